@@ -1,0 +1,37 @@
+"""rnnviz: build, train, walk and show TensorFlow RNN graphs (static_rnn vs dynamic_rnn).
+
+Importing the package is cheap; TensorFlow loads on first use of a name that needs it.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from rnnviz.errors import RnnvizError, SpecError
+from rnnviz.spec import LayerSpec, ModelSpec, load_spec, sample_names
+
+_LAZY = {
+    "build": "rnnviz.builder",
+    "BuiltModel": "rnnviz.builder",
+    "StepTensor": "rnnviz.builder",
+}
+
+__all__ = [
+    "BuiltModel",
+    "LayerSpec",
+    "ModelSpec",
+    "RnnvizError",
+    "SpecError",
+    "StepTensor",
+    "build",
+    "load_spec",
+    "sample_names",
+]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'rnnviz' has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)

@@ -1,0 +1,9 @@
+"""Subcommands for the train issue (being written)."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    """No subcommands yet."""

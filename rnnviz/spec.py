@@ -1,0 +1,296 @@
+"""Model specs: what to build, as frozen plain data (no TensorFlow here).
+
+A `ModelSpec` is a list of `LayerSpec`s plus how to run them (static/dynamic unroll, bidirectional,
+time steps, ...). Specs are constructed in Python or loaded from TOML files (`sample_models/*.toml`);
+every invalid value raises `SpecError` naming the field, the value and what is allowed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from rnnviz.errors import SpecError
+
+CellKind = Literal["basic_rnn", "basic_lstm", "lstm", "gru"]
+CELL_KINDS: tuple[str, ...] = ("basic_rnn", "basic_lstm", "lstm", "gru")
+LSTM_KINDS: tuple[str, ...] = ("basic_lstm", "lstm")
+UNROLLS: tuple[str, ...] = ("static", "dynamic")
+CONTROL_FLOWS: tuple[str, ...] = ("v1", "v2")
+
+SAMPLE_DIR = Path(
+    os.environ.get("RNNVIZ_SAMPLES", Path(__file__).resolve().parent.parent / "sample_models")
+)
+
+
+def _fail(field_name: str, value: Any, allowed: str) -> SpecError:
+    return SpecError(f"invalid spec: {field_name} = {value!r}; {allowed}")
+
+
+def _check_int(name: str, value: Any, minimum: int = 1) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise _fail(name, value, f"must be an integer >= {minimum}")
+
+
+def _check_positive_float(name: str, value: Any) -> None:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
+        raise _fail(name, value, "must be a number > 0")
+
+
+def _check_keep_prob(name: str, value: Any) -> None:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value <= 1:
+        raise _fail(name, value, "a keep probability must be in (0, 1]")
+
+
+def _check_bool(name: str, value: Any) -> None:
+    if not isinstance(value, bool):
+        raise _fail(name, value, "must be true or false")
+
+
+@dataclass(frozen=True)
+class LayerSpec:
+    """One recurrent layer: the cell kind, its size and options, and its dropout."""
+
+    cell: CellKind
+    units: int
+    use_peepholes: bool = False
+    cell_clip: float | None = None
+    num_proj: int | None = None
+    proj_clip: float | None = None
+    forget_bias: float = 1.0
+    input_keep_prob: float = 1.0
+    output_keep_prob: float = 1.0
+
+    def validate(self, where: str = "layer") -> None:
+        if self.cell not in CELL_KINDS:
+            raise _fail(f"{where}.cell", self.cell, f"allowed: {', '.join(CELL_KINDS)}")
+        _check_int(f"{where}.units", self.units)
+        _check_bool(f"{where}.use_peepholes", self.use_peepholes)
+        lstm_only = {
+            "use_peepholes": self.use_peepholes,
+            "cell_clip": self.cell_clip,
+            "num_proj": self.num_proj,
+            "proj_clip": self.proj_clip,
+        }
+        if self.cell != "lstm":
+            for name, value in lstm_only.items():
+                if value not in (None, False):
+                    raise _fail(
+                        f"{where}.{name}", value, f"only cell = 'lstm' has it, not '{self.cell}'"
+                    )
+        if self.cell not in LSTM_KINDS and self.forget_bias != 1.0:
+            raise _fail(f"{where}.forget_bias", self.forget_bias, "only LSTM cells have it")
+        if isinstance(self.forget_bias, bool) or not isinstance(self.forget_bias, int | float):
+            raise _fail(f"{where}.forget_bias", self.forget_bias, "must be a number")
+        if self.cell_clip is not None:
+            _check_positive_float(f"{where}.cell_clip", self.cell_clip)
+        if self.num_proj is not None:
+            _check_int(f"{where}.num_proj", self.num_proj)
+        if self.proj_clip is not None:
+            _check_positive_float(f"{where}.proj_clip", self.proj_clip)
+            if self.num_proj is None:
+                raise _fail(f"{where}.proj_clip", self.proj_clip, "needs num_proj to be set")
+        _check_keep_prob(f"{where}.input_keep_prob", self.input_keep_prob)
+        _check_keep_prob(f"{where}.output_keep_prob", self.output_keep_prob)
+
+    @property
+    def is_lstm(self) -> bool:
+        return self.cell in LSTM_KINDS
+
+    @property
+    def output_size(self) -> int:
+        """Width of the layer's per-step output h (the projection size when num_proj is set)."""
+        return self.num_proj if self.num_proj else self.units
+
+    @property
+    def has_dropout(self) -> bool:
+        return self.input_keep_prob < 1.0 or self.output_keep_prob < 1.0
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """A whole model: recurrent layers, how they are unrolled, the input and the classifier head."""
+
+    name: str
+    layers: tuple[LayerSpec, ...]
+    unroll: Literal["static", "dynamic"] = "static"
+    bidirectional: bool = False
+    time_steps: int | None = 28
+    input_size: int = 28
+    num_classes: int = 10
+    time_major: bool = False
+    variable_length: bool = False
+    control_flow: Literal["v1", "v2"] = "v2"
+    swap_memory: bool = False
+    parallel_iterations: int = 32
+    learning_rate: float = 1e-3
+    description: str = ""
+    # Not a field of the graph: where the spec came from, for messages.
+    source: str = field(default="", compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "layers", tuple(self.layers))
+        self.validate()
+
+    def validate(self) -> None:
+        if not isinstance(self.name, str) or not self.name:
+            raise _fail("name", self.name, "must be a non-empty string")
+        if len(self.layers) == 0:
+            raise _fail("layers", [], "a spec needs at least one layer")
+        for i, layer in enumerate(self.layers):
+            if not isinstance(layer, LayerSpec):
+                raise _fail(f"layers[{i}]", layer, "must be a LayerSpec")
+            layer.validate(f"layers[{i}]")
+        if self.unroll not in UNROLLS:
+            raise _fail("unroll", self.unroll, "allowed: static, dynamic")
+        for flag in ("bidirectional", "time_major", "variable_length", "swap_memory"):
+            _check_bool(flag, getattr(self, flag))
+        if self.time_steps is None:
+            if self.unroll == "static":
+                raise _fail(
+                    "time_steps",
+                    None,
+                    "a static (unrolled) graph needs a fixed number of time steps",
+                )
+        else:
+            _check_int("time_steps", self.time_steps)
+        _check_int("input_size", self.input_size)
+        _check_int("num_classes", self.num_classes, minimum=2)
+        if self.control_flow not in CONTROL_FLOWS:
+            raise _fail("control_flow", self.control_flow, "allowed: v1, v2")
+        _check_int("parallel_iterations", self.parallel_iterations)
+        _check_positive_float("learning_rate", self.learning_rate)
+
+    # ---- derived views -------------------------------------------------------------------
+    @property
+    def is_static(self) -> bool:
+        return self.unroll == "static"
+
+    @property
+    def directions(self) -> tuple[str, ...]:
+        return ("fw", "bw") if self.bidirectional else ("fw",)
+
+    @property
+    def has_dropout(self) -> bool:
+        return any(layer.has_dropout for layer in self.layers)
+
+    def replace(self, **changes: Any) -> ModelSpec:
+        """A copy with some fields changed (validated again)."""
+        return dataclasses.replace(self, **changes)
+
+    def with_steps(self, time_steps: int) -> ModelSpec:
+        return self.replace(time_steps=time_steps)
+
+    def twin(self, unroll: str) -> ModelSpec:
+        """The same model unrolled the other way (static <-> dynamic)."""
+        return self.replace(unroll=unroll, name=_twin_name(self.name, unroll))
+
+    # ---- plain data ----------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        data = dataclasses.asdict(self)
+        data.pop("source")
+        data["layers"] = [
+            {k: v for k, v in dataclasses.asdict(layer).items() if v != _LAYER_DEFAULTS[k]}
+            | {"cell": layer.cell, "units": layer.units}
+            for layer in self.layers
+        ]
+        return data
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], source: str = "") -> ModelSpec:
+        if not isinstance(data, Mapping):
+            raise _fail("spec", data, "must be a table of fields")
+        known = {f.name for f in dataclasses.fields(cls)} - {"source"}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise _fail(
+                unknown[0], data[unknown[0]], f"unknown field; known: {', '.join(sorted(known))}"
+            )
+        if "name" not in data:
+            raise _fail("name", None, "every spec needs a name")
+        layers_raw = data.get("layers")
+        if not isinstance(layers_raw, list | tuple):
+            raise _fail("layers", layers_raw, "must be a list of layer tables ([[layers]] in TOML)")
+        layer_fields = {f.name for f in dataclasses.fields(LayerSpec)}
+        layers = []
+        for i, raw in enumerate(layers_raw):
+            if not isinstance(raw, Mapping):
+                raise _fail(f"layers[{i}]", raw, "must be a table with at least cell and units")
+            bad = sorted(set(raw) - layer_fields)
+            if bad:
+                raise _fail(
+                    f"layers[{i}].{bad[0]}",
+                    raw[bad[0]],
+                    f"unknown layer field; known: {', '.join(sorted(layer_fields))}",
+                )
+            for required in ("cell", "units"):
+                if required not in raw:
+                    raise _fail(f"layers[{i}].{required}", None, "is required")
+            layers.append(LayerSpec(**raw))
+        fields = {k: v for k, v in data.items() if k != "layers"}
+        try:
+            return cls(layers=tuple(layers), source=source, **fields)
+        except SpecError as exc:
+            if source:
+                raise SpecError(f"{source}: {exc}") from None
+            raise
+
+
+_LAYER_DEFAULTS = {f.name: f.default for f in dataclasses.fields(LayerSpec)}
+
+
+def _twin_name(name: str, unroll: str) -> str:
+    other = "dynamic" if unroll == "static" else "static"
+    return name.replace(other, unroll) if other in name else f"{name}_{unroll}"
+
+
+def load_spec_file(path: str | os.PathLike[str]) -> ModelSpec:
+    """Load a spec from a TOML file; errors name the file."""
+    path = Path(path)
+    if not path.is_file():
+        raise SpecError(
+            f"{path}: no such spec file; give a sample name (rnnviz list) or a .toml path"
+        )
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise SpecError(f"{path}: not a valid TOML spec ({exc}); fix the file's syntax") from None
+    data.setdefault("name", path.stem)
+    try:
+        return ModelSpec.from_dict(data, source=str(path))
+    except TypeError as exc:  # e.g. a value of the wrong type reaching the dataclass
+        raise SpecError(f"{path}: invalid spec ({exc})") from None
+
+
+def sample_names() -> list[str]:
+    """Names of the sample models shipped in `sample_models/`, sorted."""
+    return sorted(p.stem for p in SAMPLE_DIR.glob("*.toml"))
+
+
+def load_spec(name_or_path: str | os.PathLike[str]) -> ModelSpec:
+    """A sample model by name, or a spec file by path."""
+    text = str(name_or_path)
+    candidate = SAMPLE_DIR / f"{text}.toml"
+    if candidate.is_file():
+        return load_spec_file(candidate)
+    path = Path(text)
+    if path.suffix == ".toml" or path.exists():
+        return load_spec_file(path)
+    raise SpecError(
+        f"unknown model {text!r}: not a sample model and not a file; run 'rnnviz list' for the samples"
+    )
+
+
+__all__ = [
+    "CELL_KINDS",
+    "LayerSpec",
+    "ModelSpec",
+    "load_spec",
+    "load_spec_file",
+    "sample_names",
+]
