@@ -74,7 +74,7 @@ def main() -> None:
             }
             rows.append(row)
 
-    header = f"| graph | T | build s | nodes (+in functions) | GraphDef bytes | peak RSS MB | static/dynamic: build, nodes, bytes, RSS |"
+    header = "| graph | T | build s | nodes (+in functions) | GraphDef bytes | peak RSS MB | static/dynamic: build, nodes, bytes, RSS |"
     print("3-layer LSTM(128) + Adam training graph; ratio against dynamic (v2) at the same T\n")
     print(header)
     print("|" + "---|" * 7)
