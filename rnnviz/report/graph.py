@@ -1,0 +1,171 @@
+"""A compact, read-only index over a GraphDef (or one library function) that the analyses share.
+
+Why not networkx: on the 230k-node unrolled graph a DiGraph takes seconds to build (REFERENCE.md);
+these analyses only need names, op types and input lists, held here as flat Python lists keyed by
+node position. Input strings are split lazily, node by node, because most analyses only look at a
+small part of the graph. Nothing here imports TensorFlow.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+
+def split_input(text: str) -> tuple[str, int, bool]:
+    """`"^a"` -> ("a", -1, True); `"a:2"` -> ("a", 2, False); `"a"` -> ("a", 0, False).
+
+    Function-body inputs look like `"node:out_arg:3"`; their port is resolved by `FunctionIndex`,
+    here the output-arg part is kept in the name so callers can tell them apart.
+    """
+    if text.startswith("^"):
+        return text[1:], -1, True
+    head, sep, tail = text.rpartition(":")
+    if sep and tail.isdigit():
+        return head, int(tail), False
+    return text, 0, False
+
+
+@dataclass
+class GraphIndex:
+    """Names, op types and raw input lists of one graph (the main graph or a function body)."""
+
+    names: list[str]
+    ops: list[str]
+    raw_inputs: list[Sequence[str]]
+    nodes: Any  # the repeated NodeDef field, for the few attribute look-ups
+    index: dict[str, int] = field(default_factory=dict)
+    function: str | None = None  # library function name when this indexes a function body
+    arg_names: tuple[str, ...] = ()  # a function's input args (they are tensors, not nodes)
+    _parsed: dict[int, tuple[tuple[int, int], ...]] = field(default_factory=dict)
+    _consumers: list[list[int]] | None = None
+
+    @classmethod
+    def of_nodes(
+        cls, nodes: Any, function: str | None = None, arg_names: Iterable[str] = ()
+    ) -> GraphIndex:
+        names = [n.name for n in nodes]
+        ops = [n.op for n in nodes]
+        raw_inputs = [n.input for n in nodes]
+        index = {name: i for i, name in enumerate(names)}
+        return cls(names, ops, raw_inputs, nodes, index, function, tuple(arg_names))
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+    def node(self, i: int) -> Any:
+        return self.nodes[i]
+
+    def data_inputs(self, i: int) -> tuple[tuple[int, int], ...]:
+        """(producer index, output port) of node i's data inputs; unknown producers are skipped.
+
+        In a function body an input may name a function argument (no producer node) or use the
+        `node:out_arg:k` form; the port is then k within that output arg, which is exact for the
+        single-output and single-list ops that the analyses look through.
+        """
+        got = self._parsed.get(i)
+        if got is not None:
+            return got
+        out = []
+        index = self.index
+        for text in self.raw_inputs[i]:
+            if text.startswith("^"):
+                continue
+            if self.function is not None:
+                parts = text.split(":")
+                name = parts[0]
+                port = int(parts[-1]) if len(parts) == 3 and parts[-1].isdigit() else 0
+            else:
+                name, port, _ = split_input(text)
+            j = index.get(name)
+            if j is not None:
+                out.append((j, port))
+        result = tuple(out)
+        self._parsed[i] = result
+        return result
+
+    def consumers(self) -> list[list[int]]:
+        """Data consumers of every node (built once, on first use: it touches every input)."""
+        if self._consumers is None:
+            cons: list[list[int]] = [[] for _ in self.names]
+            for i in range(len(self.names)):
+                for j, _ in self.data_inputs(i):
+                    cons[j].append(i)
+            self._consumers = cons
+        return self._consumers
+
+    def attr(self, i: int, key: str) -> Any:
+        """The AttrValue `key` of node i, or None."""
+        attrs = self.nodes[i].attr
+        return attrs[key] if key in attrs else None  # noqa: SIM401 (protobuf map)
+
+
+def scope_of(name: str) -> str:
+    """The name scope of a node name: everything before the last '/' ('' at top level)."""
+    return name.rpartition("/")[0]
+
+
+def top_scope(name: str) -> str:
+    return name.partition("/")[0]
+
+
+class GraphSet:
+    """The main graph's index plus lazily built indexes of library functions (v2 loop bodies)."""
+
+    def __init__(self, graph_def: Any, main: GraphIndex | None = None):
+        self.graph_def = graph_def
+        self.main = main if main is not None else GraphIndex.of_nodes(graph_def.node)
+        self._functions = {f.signature.name: f for f in graph_def.library.function}
+        self._indexes: dict[str, GraphIndex] = {}
+
+    @property
+    def function_names(self) -> list[str]:
+        return list(self._functions)
+
+    def function_def(self, name: str) -> Any:
+        return self._functions.get(name)
+
+    def function(self, name: str) -> GraphIndex | None:
+        """Index of a library function's body, or None if the library has no such function."""
+        if name not in self._indexes:
+            func = self._functions.get(name)
+            if func is None:
+                return None
+            args = [a.name for a in func.signature.input_arg]
+            self._indexes[name] = GraphIndex.of_nodes(func.node_def, function=name, arg_names=args)
+        return self._indexes[name]
+
+
+def shape_of_proto(shape: Any) -> tuple[int | None, ...] | None:
+    """A TensorShapeProto as a tuple (None for unknown dims), or None for unknown rank."""
+    if shape is None or shape.unknown_rank:
+        return None
+    return tuple(None if d.size < 0 else int(d.size) for d in shape.dim)
+
+
+def dtype_name(enum_value: int) -> str:
+    """DataType enum -> 'float32' etc., without importing TensorFlow."""
+    return _DTYPES.get(int(enum_value), f"dtype{int(enum_value)}")
+
+
+# tensorflow/core/framework/types.proto (the values that appear in RNN graphs and their refs).
+_DTYPES = {
+    1: "float32", 2: "float64", 3: "int32", 4: "uint8", 5: "int16", 6: "int8", 7: "string",
+    9: "int64", 10: "bool", 14: "bfloat16", 19: "float16", 20: "resource", 21: "variant",
+    22: "uint32", 23: "uint64",
+}  # fmt: skip
+_DTYPES.update({k + 100: v + "_ref" for k, v in list(_DTYPES.items())})
+
+DTYPE_BYTES = {"float32": 4, "float64": 8, "int32": 4, "int64": 8, "float16": 2, "bfloat16": 2,
+               "uint8": 1, "int8": 1, "int16": 2, "bool": 1, "uint32": 4, "uint64": 8}  # fmt: skip
+__all__ = [
+    "DTYPE_BYTES",
+    "GraphIndex",
+    "GraphSet",
+    "dtype_name",
+    "scope_of",
+    "shape_of_proto",
+    "split_input",
+    "top_scope",
+]

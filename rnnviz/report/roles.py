@@ -1,0 +1,68 @@
+"""What each op is for: forward, gradients, optimizer, initialization, save_restore or other.
+
+Decided from name scopes and op types only (TF1 graphs put gradients under `gradients*/`, the
+Saver under `save*/`, initializers under `.../Initializer/` and `init`), so it works on any graph,
+not only rnnviz's. Ops inside a v2 loop body take the role of the While op that runs the body.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+ROLES: tuple[str, ...] = (
+    "forward",
+    "gradients",
+    "optimizer",
+    "initialization",
+    "save_restore",
+    "other",
+)
+
+_GRAD_TOP = re.compile(r"^gradients(_\d+)?$")
+_SAVE_TOP = re.compile(r"^save(_\d+)?$")
+_SAVE_OPS = frozenset(
+    {"SaveV2", "RestoreV2", "SaveSlices", "RestoreSlice", "MergeV2Checkpoints", "ShardedFilename"}
+)
+_INIT_OPS = frozenset({"VarIsInitializedOp", "IsVariableInitialized"})
+# Slot variables and hyper-parameter variables that optimizers create next to each weight.
+_OPT_PARTS = re.compile(
+    r"/(Adam|Adam_\d+|Momentum|RMSProp|RMSProp_\d+|Adagrad|Adadelta|Adadelta_\d+|Ftrl|Ftrl_\d+)(/|$)"
+    r"|^(beta1_power|beta2_power|train|global_step)(/|$)"
+)
+_OTHER_OPS = frozenset({"Assert", "Print", "PrintV2"})
+
+
+def role_of(name: str, op: str) -> str:
+    """The role of one op from its name and type (see the module docstring)."""
+    top = name.partition("/")[0]
+    if top.startswith("gradients") and _GRAD_TOP.match(top):
+        return "gradients"
+    if op in _SAVE_OPS or (top.startswith("save") and _SAVE_TOP.match(top)):
+        return "save_restore"
+    if (
+        "/Initializer/" in name
+        or name.endswith(("/Assign", "/Initializer"))
+        or op in _INIT_OPS
+        or top in ("init", "report_uninitialized_variables")
+        or name.startswith("init_")
+    ):
+        return "initialization"
+    if "Apply" in op or _OPT_PARTS.search(name):
+        return "optimizer"
+    if "Summary" in op or op in _OTHER_OPS:
+        return "other"
+    return "forward"
+
+
+def op_roles(graph_def: Any) -> dict[str, str]:
+    """Role of every node of the main graph, by node name (pure; stable API for the dashboard)."""
+    return {n.name: role_of(n.name, n.op) for n in graph_def.node}
+
+
+def roles_of(names: list[str], ops: list[str]) -> list[str]:
+    """Roles for parallel name/op lists (what the report uses on its index)."""
+    return [role_of(n, o) for n, o in zip(names, ops, strict=True)]
+
+
+__all__ = ["ROLES", "op_roles", "role_of", "roles_of"]

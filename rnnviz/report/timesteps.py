@@ -1,0 +1,188 @@
+"""Which time step each forward op of an unrolled (static_rnn) graph belongs to.
+
+An unrolled cell is a weight matrix read by several forward MatMuls in the main graph: one per
+call, so the number of calls is the number of unrolled steps. Every call of a cell creates the same
+ops in the same name scope, and TensorFlow numbers repeated names in creation order (`mul`,
+`mul_1`, ...), so with n ops of one base name per call, op `mul_k` belongs to call k // n. A
+backward cell's call k processes time step T-1-k. Layer and direction come from the builder's
+record (`BuiltModel.step_tensors`) when given, otherwise from the graph: direction from a `bw`
+scope, layer from the order in which the cells first appear.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from rnnviz.report.graph import GraphIndex
+from rnnviz.report.roles import roles_of
+
+StepTag = tuple[int, str, int]  # (layer, direction, step)
+
+_READ_THROUGH = frozenset({"Identity", "ReadVariableOp", "Enter", "RefEnter", "Switch", "Cast"})
+_VARIABLE_OPS = frozenset({"VarHandleOp", "VariableV2", "Variable", "Placeholder"})
+_SUB_SCOPES = ("gates", "candidate", "projection")
+_SUFFIX = re.compile(r"^(.*?)(?:_(\d+))?$")
+
+
+@dataclass
+class Cell:
+    """One unrolled recurrent cell: its variable scope, op scope and the calls found."""
+
+    var_scope: str
+    op_scope: str
+    calls: int
+    first_node: int
+    layer: int = 0
+    direction: str = "fw"
+    ops: list[int] = field(default_factory=list)  # forward ops in op_scope, graph order
+    call_of: dict[int, int] = field(default_factory=dict)  # op index -> call index
+
+
+def weight_source(gi: GraphIndex, i: int, port: int = 1) -> int | None:
+    """The variable (or placeholder) node a MatMul's operand reads, through reads and Identities."""
+    ins = gi.data_inputs(i)
+    if len(ins) <= port:
+        return None
+    j = ins[port][0]
+    for _ in range(8):
+        op = gi.ops[j]
+        if op in _VARIABLE_OPS:
+            return j if op != "Placeholder" else None
+        if op not in _READ_THROUGH:
+            return None
+        nxt = gi.data_inputs(j)
+        if not nxt:
+            return None
+        j = nxt[0][0]
+    return None
+
+
+def _strip_sub(scope: str) -> str:
+    head, _, last = scope.rpartition("/")
+    return head if last in _SUB_SCOPES and head else scope
+
+
+def find_cells(gi: GraphIndex, roles: Sequence[str]) -> list[Cell]:
+    """Unrolled cells of the main graph: weights read by 2+ forward MatMuls (one per step)."""
+    by_var: dict[int, list[int]] = defaultdict(list)
+    for i, op in enumerate(gi.ops):
+        if op == "MatMul" and roles[i] == "forward":
+            var = weight_source(gi, i)
+            if var is not None:
+                by_var[var].append(i)
+    cells: dict[str, Cell] = {}
+    for var, matmuls in by_var.items():
+        if len(matmuls) < 2:
+            continue
+        var_scope = _strip_sub(gi.names[var].rpartition("/")[0])
+        op_scope = _strip_sub(gi.names[matmuls[0]].rpartition("/")[0])
+        cell = cells.get(op_scope)
+        if cell is None:
+            cells[op_scope] = Cell(var_scope, op_scope, len(matmuls), min(matmuls))
+        else:
+            cell.calls = max(cell.calls, len(matmuls))
+            cell.first_node = min(cell.first_node, min(matmuls))
+    ordered = sorted(cells.values(), key=lambda c: c.first_node)
+    counters: dict[str, int] = defaultdict(int)
+    for cell in ordered:
+        parts = cell.op_scope.split("/")
+        cell.direction = "bw" if any(p in ("bw", "backward") for p in parts) else "fw"
+        cell.layer = counters[cell.direction]
+        counters[cell.direction] += 1
+    _assign_ops(gi, roles, ordered)
+    return ordered
+
+
+def _assign_ops(gi: GraphIndex, roles: Sequence[str], cells: list[Cell]) -> None:
+    by_scope = {c.op_scope: c for c in cells}
+    if not by_scope:
+        return
+    depth = max(s.count("/") for s in by_scope) + 1
+    names = gi.names
+    for i, name in enumerate(names):
+        if roles[i] != "forward":
+            continue
+        scope = name
+        for _ in range(depth + 2):
+            scope = scope.rpartition("/")[0]
+            if not scope:
+                break
+            cell = by_scope.get(scope)
+            if cell is not None:
+                cell.ops.append(i)
+                break
+    for cell in cells:
+        groups: dict[str, list[tuple[int, int]]] = defaultdict(list)
+        start = len(cell.op_scope) + 1
+        for i in cell.ops:
+            rel = names[i][start:].split("/")
+            # The numbered component is the first one (the op, or the sub-scope it was created in).
+            base, num = _SUFFIX.match(rel[0]).groups()
+            key = base + "/" + "/".join(rel[1:])
+            groups[key].append((int(num) if num else 0, i))
+        for members in groups.values():
+            if len(members) % cell.calls:
+                continue  # created once per cell, not once per call: no step
+            per_call = len(members) // cell.calls
+            for rank, (_, i) in enumerate(sorted(members)):
+                cell.call_of[i] = rank // per_call
+
+
+def apply_record(gi: GraphIndex, cells: list[Cell], step_tensors: Sequence[Any]) -> None:
+    """Take layer and direction from the builder's record instead of guessing them."""
+    for st in step_tensors:
+        node = gi.index.get(st.name.rpartition(":")[0])
+        if node is None:
+            continue
+        for cell in cells:
+            if node in cell.call_of:
+                cell.layer, cell.direction = int(st.layer), str(st.direction)
+                break
+
+
+def steps_from_cells(
+    cells: list[Cell], step_tensors: Sequence[Any] = (), gi: GraphIndex | None = None
+) -> dict[int, StepTag]:
+    tags: dict[int, StepTag] = {}
+    for cell in cells:
+        t = cell.calls
+        for i, k in cell.call_of.items():
+            step = k if cell.direction == "fw" else t - 1 - k
+            tags[i] = (cell.layer, cell.direction, step)
+    if gi is not None:  # the record is exact where it speaks
+        for st in step_tensors:
+            node = gi.index.get(st.name.rpartition(":")[0])
+            if node is not None:
+                tags[node] = (int(st.layer), str(st.direction), int(st.step))
+    return tags
+
+
+def op_steps(graph_def: Any, step_tensors: Sequence[Any] | None = None) -> dict[str, StepTag]:
+    """`node name -> (layer, direction, step)` for the forward ops of unrolled RNN cells.
+
+    Empty for graphs with no unrolled recurrence (dynamic_rnn's loop body has no per-step ops).
+    `step_tensors` is `BuiltModel.step_tensors`; with it, layer/direction/step of the recorded
+    tensors come from the builder. Stable API for the dashboard.
+    """
+    gi = GraphIndex.of_nodes(graph_def.node)
+    roles = roles_of(gi.names, gi.ops)
+    cells = find_cells(gi, roles)
+    if step_tensors:
+        apply_record(gi, cells, step_tensors)
+    tags = steps_from_cells(cells, step_tensors or (), gi)
+    return {gi.names[i]: tag for i, tag in tags.items()}
+
+
+__all__ = [
+    "Cell",
+    "StepTag",
+    "apply_record",
+    "find_cells",
+    "op_steps",
+    "steps_from_cells",
+    "weight_source",
+]
