@@ -363,6 +363,22 @@ class RunStore:
         """Replace a run's config (a resume may extend its target steps)."""
         self._update(run_id, ["config_json = ?"], [json.dumps(dict(config), sort_keys=True)])
 
+    def update_run(
+        self, run_id: str, *, spec: Mapping[str, Any] | Any = None, data_source: str | None = None
+    ) -> None:
+        """Record the spec a run actually trains (fitted to its data) and where the data came from."""
+        sets: list[str] = []
+        args: list[Any] = []
+        if spec is not None:
+            spec_dict = spec.to_dict() if hasattr(spec, "to_dict") else dict(spec)
+            sets += ["spec_json = ?", "model = ?"]
+            args += [json.dumps(spec_dict, sort_keys=True), spec_dict.get("name", "?")]
+        if data_source is not None:
+            sets.append("data_source = ?")
+            args.append(data_source)
+        if sets:
+            self._update(run_id, sets, args)
+
     def request_stop(self, run_id: str) -> None:
         """Ask the training process to save a checkpoint and stop (it polls this flag)."""
         self._update(run_id, ["stop_requested = 1"], [])
@@ -463,6 +479,18 @@ class RunStore:
                     npy_bytes(y),
                     None if lengths is None else npy_bytes(lengths),
                 ),
+            )
+
+    def record_test(self, run_id: str, step: int, accuracy: float) -> None:
+        """The test accuracy measured after `step`: on the run and on that step's metric row."""
+        with self._connect() as conn:
+            conn.execute(
+                "UPDATE metrics SET test_accuracy = ? WHERE run_id = ? AND step = ?",
+                (float(accuracy), run_id, step),
+            )
+            conn.execute(
+                "UPDATE runs SET test_accuracy = ?, updated = ? WHERE id = ?",
+                (float(accuracy), time.time(), run_id),
             )
 
     def truncate_after(self, run_id: str, step: int) -> None:

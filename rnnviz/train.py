@@ -1,0 +1,597 @@
+"""Training: one loop for every spec, writing metrics, checkpoints and activations to the run store.
+
+`train(spec, data, ...)` trains in this process and returns a `Run`. `start_run_process(...)`
+starts the same loop in a fresh interpreter (`python -m rnnviz.train RUNS_DIR RUN_ID`; TF is not
+fork-safe) and returns the run id at once; the child reads its whole recipe from the run's row,
+so the store is the only channel between the two. `stop_run(run_id)` asks it to checkpoint and stop.
+
+What survives a `kill -9`: everything up to the last checkpoint. Metric rows are buffered and
+written at least every `FLUSH_SECONDS` and always together with each checkpoint (one
+transaction), and a resume deletes whatever was recorded after the checkpoint it restores, so
+the metrics history continues exactly where the weights do. Batches are a pure function of
+(seed, step), so a resumed run sees the batches the uninterrupted one would have.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from rnnviz.data import Dataset, fit_spec, load_data
+from rnnviz.errors import DataError, RunStoreError
+from rnnviz.spec import ModelSpec, load_spec
+from rnnviz.store import DEFAULT_RUNS_DIR, MetricRow, RunStore
+
+DEFAULT_STEPS = 1000
+DEFAULT_BATCH = 128
+DEFAULT_LOG_EVERY = 50  # train-batch accuracy every N steps (the source: every 200)
+DEFAULT_ACTIVATION_EVERY = 100
+DEFAULT_CHECKPOINT_EVERY = 200
+DEFAULT_PROBE_SIZE = 4
+EVAL_BATCH = 500  # test pass minibatch (the whole test split, in pieces)
+FLUSH_SECONDS = 1.0  # metric rows reach the store at least this often (live curves)
+
+ProgressFn = Callable[[int, int, float, "float | None"], None]
+
+
+@dataclass(frozen=True)
+class Run:
+    """What a finished (or stopped) training run gives back."""
+
+    run_id: str
+    runs_dir: str
+    spec: ModelSpec  # the spec actually trained (adapted to the data)
+    data_source: str
+    steps: int  # steps done in total (over resumes)
+    target_steps: int
+    status: str  # "finished" or "stopped"
+    test_accuracy: float | None
+    final_loss: float | None
+    train_seconds: float  # training-loop time in total (over resumes), without the test pass
+    test_seconds: float
+    checkpoint: str | None
+    adapted: tuple[str, ...] = ()  # what fit_spec changed ("time_steps 28 -> 8", ...)
+    resumed_from: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "run_id": self.run_id,
+            "runs_dir": self.runs_dir,
+            "model": self.spec.name,
+            "data": self.data_source,
+            "steps": self.steps,
+            "target_steps": self.target_steps,
+            "status": self.status,
+            "test_accuracy": self.test_accuracy,
+            "final_loss": self.final_loss,
+            "train_seconds": round(self.train_seconds, 3),
+            "test_seconds": round(self.test_seconds, 3),
+            "checkpoint": self.checkpoint,
+            "adapted": list(self.adapted),
+            "resumed_from": self.resumed_from,
+            "spec": self.spec.to_dict(),
+        }
+
+
+@dataclass
+class TrainConfig:
+    """The whole recipe of a run, stored as the run's config so a resume (or a spawned worker)
+    needs nothing else."""
+
+    data: str = "digits"  # load_data() argument: digits, fashion-mnist, synthetic, a path
+    steps: int = DEFAULT_STEPS
+    batch_size: int = DEFAULT_BATCH
+    seed: int = 0
+    log_every: int = DEFAULT_LOG_EVERY
+    activation_every: int = DEFAULT_ACTIVATION_EVERY  # 0: never record activations
+    checkpoint_every: int = DEFAULT_CHECKPOINT_EVERY
+    probe_size: int = DEFAULT_PROBE_SIZE
+    threads: int = 0  # TF intra/inter-op threads; 0 = TF's default (all cores)
+    adapt: bool = True  # let the data set the spec's steps/features/classes
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
+        known = set(cls.__dataclass_fields__)
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+    def check(self) -> None:
+        for name in ("steps", "batch_size", "log_every", "checkpoint_every", "probe_size"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or value < 1:
+                raise DataError(f"{name} = {value!r}: must be an integer >= 1")
+        if self.activation_every < 0:
+            raise DataError(f"activation_every = {self.activation_every}: must be >= 0 (0 = off)")
+
+
+class Batches:
+    """Minibatch indices as a pure function of (seed, step): epoch e is a permutation seeded by
+    (seed, e); step s takes its slice. Resuming at any step gives the same batches."""
+
+    def __init__(self, n: int, batch_size: int, seed: int):
+        if batch_size > n:
+            batch_size = n
+        self.n, self.batch_size, self.seed = n, batch_size, seed
+        self.per_epoch = n // batch_size
+        self._epoch = -1
+        self._perm = np.arange(n)
+
+    def indices(self, step: int) -> np.ndarray:
+        """Indices of the batch for 0-based `step`."""
+        epoch, slot = divmod(step, self.per_epoch)
+        if epoch != self._epoch:
+            self._perm = np.random.default_rng([self.seed, epoch]).permutation(self.n)
+            self._epoch = epoch
+        return self._perm[slot * self.batch_size : (slot + 1) * self.batch_size]
+
+
+def seeded_build(spec: ModelSpec, seed: int, **kwargs: Any) -> Any:
+    """`build(spec, seed=seed)`, with Python's `random` seeded too while it runs.
+
+    The graph seed alone does not fix the initial weights: tf-keras' unseeded initializers (the
+    TF1 cells' kernels) draw their op seeds from Python's global `random`. The global state is
+    restored afterwards, so callers' own randomness is untouched.
+    """
+    import random
+
+    from rnnviz.builder import build
+
+    saved = random.getstate()
+    random.seed(seed)
+    try:
+        return build(spec, seed=seed, **kwargs)
+    finally:
+        random.setstate(saved)
+
+
+def to_model_major(spec: ModelSpec, x: np.ndarray) -> np.ndarray:
+    return np.transpose(x, (1, 0, 2)) if spec.time_major else x
+
+
+def evaluate(
+    model: Any,
+    sess: Any,
+    x: np.ndarray,
+    y: np.ndarray,
+    lengths: np.ndarray | None = None,
+    batch_size: int = EVAL_BATCH,
+) -> float:
+    """Accuracy over all of (x, y), in minibatches (every sample counts once, the last batch too)."""
+    correct = 0
+    for start in range(0, len(x), batch_size):
+        stop = start + batch_size
+        feed = model.feed(
+            to_model_major(model.spec, x[start:stop]),
+            lengths=None if lengths is None else lengths[start:stop],
+        )
+        correct += int(np.sum(sess.run(model.predictions, feed) == y[start:stop]))
+    return correct / max(len(x), 1)
+
+
+def train(
+    spec: ModelSpec | str,
+    data: Dataset | str | None = "digits",
+    *,
+    steps: int | None = None,
+    batch_size: int = DEFAULT_BATCH,
+    seed: int = 0,
+    runs_dir: str | os.PathLike[str] = DEFAULT_RUNS_DIR,
+    log_every: int = DEFAULT_LOG_EVERY,
+    activation_every: int = DEFAULT_ACTIVATION_EVERY,
+    checkpoint_every: int = DEFAULT_CHECKPOINT_EVERY,
+    probe_size: int = DEFAULT_PROBE_SIZE,
+    threads: int = 0,
+    adapt: bool = True,
+    resume: str | None = None,
+    progress: ProgressFn | None = None,
+    run_id: str | None = None,
+) -> Run:
+    """Train `spec` (a ModelSpec or a sample name) on `data` (a Dataset or a `load_data` name).
+
+    Records the run in the store under `runs_dir`. `resume=RUN_ID` continues that run from its
+    last checkpoint with its own spec, data and config (`steps`, if given, sets a new target).
+    `progress(step, total, loss, train_accuracy_or_None)` is called after every step.
+    `run_id` trains a run already registered by `start_run_process`.
+    """
+    store = RunStore(runs_dir)
+    if resume is not None or run_id is not None:
+        return _train_registered(
+            store, resume or run_id, data, steps, progress, resume=resume is not None
+        )
+    if isinstance(spec, str):
+        spec = load_spec(spec)
+    dataset = load_data(data) if isinstance(data, str) else data
+    if dataset is None:
+        raise DataError("no data given; use digits, fashion-mnist, synthetic or a path")
+    config = TrainConfig(
+        data=data if isinstance(data, str) else dataset.source,
+        steps=DEFAULT_STEPS if steps is None else steps,
+        batch_size=batch_size,
+        seed=seed,
+        log_every=log_every,
+        activation_every=activation_every,
+        checkpoint_every=checkpoint_every,
+        probe_size=probe_size,
+        threads=threads,
+        adapt=adapt,
+    )
+    config.check()
+    fitted, changes = fit_spec(spec, dataset, adapt=adapt)
+    config.extra["adapted"] = changes
+    new_id = store.create_run(fitted, dataset.source, config.to_dict(), pid=os.getpid())
+    return _run_loop(store, new_id, fitted, dataset, config, progress, changes, resumed=False)
+
+
+def _train_registered(
+    store: RunStore,
+    run_id: str,
+    data: Dataset | str | None,
+    steps: int | None,
+    progress: ProgressFn | None,
+    *,
+    resume: bool,
+) -> Run:
+    info = store.get_run(run_id)
+    if info.status == "running" and info.pid not in (None, os.getpid()) and resume:
+        raise RunStoreError(
+            f"run {run_id} is still training (pid {info.pid}); stop it first (rnnviz runs shows it)"
+        )
+    config = TrainConfig.from_dict(info.config)
+    if steps is not None:
+        config.steps = steps
+    config.check()
+    dataset = data if isinstance(data, Dataset) else load_data(config.data)
+    spec = ModelSpec.from_dict(info.spec)
+    fitted, changes = fit_spec(spec, dataset, adapt=config.adapt)
+    if changes and resume:  # a checkpoint only restores into the graph it came from
+        raise DataError(
+            f"run {run_id} was trained on data shaped differently from {dataset.source}: "
+            f"{'; '.join(changes)}; resume with the run's own data ({config.data})"
+        )
+    if changes:  # registered by start_run_process with the spec as asked: record the fitted one
+        config.extra["adapted"] = changes
+        store.update_run(run_id, spec=fitted, data_source=dataset.source)
+    store.update_config(run_id, config.to_dict())
+    store.set_status(run_id, "running", pid=os.getpid())
+    return _run_loop(
+        store,
+        run_id,
+        fitted,
+        dataset,
+        config,
+        progress,
+        tuple(config.extra.get("adapted", ())),
+        resumed=resume,
+    )
+
+
+class _StopRequested:
+    """Set by SIGTERM (stop_run's fallback) or by the store's stop flag; checked between steps."""
+
+    def __init__(self) -> None:
+        self.flag = False
+
+    def __call__(self, signum: int, frame: Any) -> None:
+        self.flag = True
+
+
+def _run_loop(
+    store: RunStore,
+    run_id: str,
+    spec: ModelSpec,
+    data: Dataset,
+    config: TrainConfig,
+    progress: ProgressFn | None,
+    adapted: Any,
+    *,
+    resumed: bool,
+) -> Run:
+    from rnnviz.probe import Probe  # TensorFlow loads here, not at import
+
+    stop = _StopRequested()
+    previous_handler = None
+    with contextlib.suppress(ValueError):  # only the main thread may set signal handlers
+        previous_handler = signal.signal(signal.SIGTERM, stop)
+    probe = sess = None
+    graph_scope = contextlib.ExitStack()
+    try:
+        model = seeded_build(spec, config.seed)
+        # The Saver decides eager vs graph from the default graph: save/restore need this one.
+        graph_scope.enter_context(model.graph.as_default())
+        sess = model.session(intra_op=config.threads, inter_op=config.threads)
+        ckpt_prefix = str(store.run_dir(run_id) / "ckpt" / "model.ckpt")
+        start_step, wall_offset, resumed_from = 0, 0.0, None
+        info = store.get_run(run_id)
+        if resumed and info.checkpoint_path:
+            model.saver.restore(sess, info.checkpoint_path)
+            start_step = int(sess.run(model.global_step))
+            resumed_from = start_step
+            store.truncate_after(run_id, start_step)
+            kept = store.metrics(run_id, since_step=start_step - 1)
+            wall_offset = kept[-1].wall_seconds if kept else info.train_seconds
+        else:
+            if resumed:  # killed before its first checkpoint: start over, with a clean history
+                store.truncate_after(run_id, 0)
+            sess.run(model.init_op)
+
+        probe_rows = data.probe_indices(config.probe_size)
+        probe_lengths = None if data.lengths_test is None else data.lengths_test[probe_rows]
+        store.set_probe(run_id, data.x_test[probe_rows], data.y_test[probe_rows], probe_lengths)
+        if config.activation_every:
+            probe = Probe(model, data.x_test[probe_rows], probe_lengths, threads=config.threads)
+            if not resumed:  # the untrained network, as step 0
+                store.add_activations(run_id, 0, probe.record(sess))
+
+        result = _loop(
+            store, run_id, model, sess, probe, data, config, progress, stop,
+            start_step, wall_offset, ckpt_prefix,
+        )  # fmt: skip
+        steps_done, final_loss, train_seconds, checkpoint, stopped = result
+
+        test_started = time.perf_counter()
+        test_accuracy = None
+        if not stopped:
+            test_accuracy = evaluate(model, sess, data.x_test, data.y_test, data.lengths_test)
+        test_seconds = time.perf_counter() - test_started
+        if test_accuracy is not None:
+            store.record_test(run_id, steps_done, test_accuracy)
+        status = "stopped" if stopped else "finished"
+        store.set_status(run_id, status, test_accuracy=test_accuracy)
+        return Run(
+            run_id=run_id,
+            runs_dir=str(store.root),
+            spec=spec,
+            data_source=data.source,
+            steps=steps_done,
+            target_steps=config.steps,
+            status=status,
+            test_accuracy=test_accuracy,
+            final_loss=final_loss,
+            train_seconds=train_seconds,
+            test_seconds=test_seconds,
+            checkpoint=checkpoint,
+            adapted=tuple(adapted),
+            resumed_from=resumed_from,
+        )
+    except BaseException as exc:
+        with contextlib.suppress(Exception):
+            message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            store.set_status(run_id, "failed", error=f"{type(exc).__name__}: {message}")
+        raise
+    finally:
+        graph_scope.close()
+        if probe is not None:
+            probe.close()
+        if sess is not None:
+            sess.close()
+        if previous_handler is not None:
+            signal.signal(signal.SIGTERM, previous_handler)
+
+
+def _loop(
+    store: RunStore,
+    run_id: str,
+    model: Any,
+    sess: Any,
+    probe: Any,
+    data: Dataset,
+    config: TrainConfig,
+    progress: ProgressFn | None,
+    stop: _StopRequested,
+    start_step: int,
+    wall_offset: float,
+    ckpt_prefix: str,
+) -> tuple[int, float | None, float, str | None, bool]:
+    """The training steps. Returns (steps done, last loss, train seconds, checkpoint, stopped)."""
+    batches = Batches(len(data.x_train), config.batch_size, config.seed)
+    x_all, y_all, len_all = data.x_train, data.y_train, data.lengths_train
+    plain = [model.train_op, model.loss]
+    with_acc = [model.train_op, model.loss, model.accuracy]
+    pending: list[MetricRow] = []
+    pending_acts: tuple[int, Any] | None = None
+    checkpoint = store.get_run(run_id).checkpoint_path if start_step else None
+    last_flush = started = time.perf_counter()
+    loss = None
+    step = start_step
+    while step < config.steps and not stop.flag:
+        idx = batches.indices(step)
+        step += 1
+        feed = model.feed(
+            to_model_major(model.spec, x_all[idx]),
+            y_all[idx],
+            None if len_all is None else len_all[idx],
+            training=True,
+        )
+        accuracy = None
+        if step % config.log_every == 0 or step == config.steps:
+            _, loss, accuracy = sess.run(with_acc, feed)
+            accuracy = float(accuracy)
+        else:
+            _, loss = sess.run(plain, feed)
+        loss = float(loss)
+        now = time.perf_counter()
+        wall = wall_offset + now - started
+        pending.append(MetricRow(step, loss, accuracy, None, wall, time.time()))
+        if probe is not None and step % config.activation_every == 0:
+            pending_acts = (step, probe.record(sess))
+        if step % config.checkpoint_every == 0 or step == config.steps:
+            # Checkpoint first, then one transaction with the rows up to it: a kill between the
+            # two leaves the store at the previous checkpoint, whose rows are all there.
+            checkpoint = model.saver.save(sess, ckpt_prefix, global_step=step)
+            store.write_progress(
+                run_id, pending, steps_done=step, train_seconds=wall,
+                checkpoint=(checkpoint, step), activations=pending_acts,
+            )  # fmt: skip
+            pending, pending_acts, last_flush = [], None, now
+            stop.flag = stop.flag or store.stop_requested(run_id)
+        elif now - last_flush >= FLUSH_SECONDS or pending_acts is not None:
+            store.write_progress(
+                run_id, pending, steps_done=step, train_seconds=wall, activations=pending_acts
+            )
+            pending, pending_acts, last_flush = [], None, now
+            stop.flag = stop.flag or store.stop_requested(run_id)
+        if progress is not None:
+            progress(step, config.steps, loss, accuracy)
+    wall = wall_offset + time.perf_counter() - started
+    if step != start_step and (
+        pending or checkpoint is None or not checkpoint.endswith(f"-{step}")
+    ):
+        # Stopped between checkpoints: save where we are, so a resume loses nothing.
+        checkpoint = model.saver.save(sess, ckpt_prefix, global_step=step)
+        store.write_progress(
+            run_id, pending, steps_done=step, train_seconds=wall, checkpoint=(checkpoint, step)
+        )
+    stopped = step < config.steps
+    return step, loss, wall, checkpoint, stopped
+
+
+# ---- training in another process ---------------------------------------------------------------
+def start_run_process(
+    model: ModelSpec | str,
+    data: str = "digits",
+    *,
+    runs_dir: str | os.PathLike[str] = DEFAULT_RUNS_DIR,
+    resume: str | None = None,
+    steps: int | None = None,
+    batch_size: int = DEFAULT_BATCH,
+    seed: int = 0,
+    log_every: int = DEFAULT_LOG_EVERY,
+    activation_every: int = DEFAULT_ACTIVATION_EVERY,
+    checkpoint_every: int = DEFAULT_CHECKPOINT_EVERY,
+    probe_size: int = DEFAULT_PROBE_SIZE,
+    threads: int = 0,
+) -> str:
+    """Start training in a new Python process (not a fork: TF is not fork-safe); return the run id.
+
+    The run is registered here (status "running", the spec as asked); the worker fits it to the
+    data, trains, and writes everything to the store. Its output goes to `<runs>/<id>/train.log`.
+    `resume=RUN_ID` continues that run instead (`steps` may raise its target).
+    Loads no TensorFlow and no data in the calling process.
+    """
+    store = RunStore(runs_dir)
+    if resume is not None:
+        run_id = resume
+        info = store.get_run(run_id)
+        if info.status == "running":
+            raise RunStoreError(f"run {run_id} is still training (pid {info.pid})")
+        if steps is not None:
+            store.update_config(run_id, {**info.config, "steps": steps})
+    else:
+        spec = load_spec(model) if isinstance(model, str) else model
+        config = TrainConfig(
+            data=data,
+            steps=DEFAULT_STEPS if steps is None else steps,
+            batch_size=batch_size,
+            seed=seed,
+            log_every=log_every,
+            activation_every=activation_every,
+            checkpoint_every=checkpoint_every,
+            probe_size=probe_size,
+            threads=threads,
+        )
+        config.check()
+        run_id = store.create_run(spec, str(data), config.to_dict())
+    log = open(store.run_dir(run_id) / "train.log", "ab")  # noqa: SIM115 - handed to the child
+    try:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "rnnviz.train", str(store.root), run_id]
+            + (["--resume"] if resume else []),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,  # a Ctrl-C in the dashboard's terminal does not kill runs
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
+    finally:
+        log.close()
+    store.set_status(run_id, "running", pid=proc.pid)
+    _children[run_id] = proc
+    return run_id
+
+
+_children: dict[str, subprocess.Popen[bytes]] = {}  # reaped by stop_run / wait_run
+
+
+def wait_run(run_id: str, timeout: float | None = None) -> int | None:
+    """Wait for a run started by this process's `start_run_process`; its exit code (None: still
+    running at the timeout, or not our child)."""
+    proc = _children.get(run_id)
+    if proc is None:
+        return None
+    try:
+        return proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        return None
+
+
+def stop_run(
+    run_id: str, runs_dir: str | os.PathLike[str] = DEFAULT_RUNS_DIR, timeout: float = 30.0
+) -> str:
+    """Ask a run to checkpoint and stop; wait up to `timeout` s, then SIGTERM its process (which
+    still checkpoints), and return the run's status."""
+    store = RunStore(runs_dir, create=False)
+    info = store.get_run(run_id)
+    if info.status != "running":
+        return info.status
+    store.request_stop(run_id)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if store.get_run(run_id).status != "running":
+            break
+        time.sleep(0.2)
+    else:
+        if info.pid is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(info.pid, signal.SIGTERM)
+        time.sleep(1.0)
+    wait_run(run_id, timeout=5)
+    return store.get_run(run_id).status
+
+
+def _worker_main(argv: list[str]) -> int:
+    """`python -m rnnviz.train RUNS_DIR RUN_ID [--resume]`: the spawned training process."""
+    runs_dir, run_id = argv[0], argv[1]
+    resume = "--resume" in argv[2:]
+    print(f"rnnviz worker pid {os.getpid()}: run {run_id} in {runs_dir}", flush=True)
+    try:
+        run = train(
+            "", None, runs_dir=runs_dir, run_id=None if resume else run_id,
+            resume=run_id if resume else None,
+        )  # fmt: skip
+    except Exception as exc:  # recorded as "failed" by the loop; the log keeps the traceback
+        import traceback
+
+        traceback.print_exc()
+        with contextlib.suppress(Exception):
+            RunStore(runs_dir).set_status(run_id, "failed", error=f"{type(exc).__name__}: {exc}")
+        return 1
+    print(f"run {run.run_id}: {run.status} at step {run.steps}, test {run.test_accuracy}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(_worker_main(sys.argv[1:]))
+
+
+__all__ = [
+    "Batches",
+    "Run",
+    "TrainConfig",
+    "evaluate",
+    "start_run_process",
+    "stop_run",
+    "train",
+    "wait_run",
+]
