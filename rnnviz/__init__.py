@@ -15,18 +15,28 @@ _LAZY = {
     "build": "rnnviz.builder",
     "BuiltModel": "rnnviz.builder",
     "StepTensor": "rnnviz.builder",
+    "train": "rnnviz.train",
+    "Run": "rnnviz.train",
+    "RunStore": "rnnviz.store",
+    "load_data": "rnnviz.data",
+    "Dataset": "rnnviz.data",
 }
 
 __all__ = [
     "BuiltModel",
+    "Dataset",
     "LayerSpec",
     "ModelSpec",
     "RnnvizError",
+    "Run",
+    "RunStore",
     "SpecError",
     "StepTensor",
     "build",
+    "load_data",
     "load_spec",
     "sample_names",
+    "train",
 ]
 
 

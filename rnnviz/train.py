@@ -20,6 +20,7 @@ import signal
 import subprocess
 import sys
 import time
+import types
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -580,6 +581,17 @@ def _worker_main(argv: list[str]) -> int:
     print(f"run {run.run_id}: {run.status} at step {run.steps}, test {run.test_accuracy}")
     return 0
 
+
+class _CallableModule(types.ModuleType):
+    """`rnnviz.train` is both this module and the function `train`: once the submodule is
+    imported, Python sets the package attribute to the module, which would hide the function.
+    Making the module callable keeps `rnnviz.train(spec, data, ...)` working either way."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Run:
+        return train(*args, **kwargs)
+
+
+sys.modules[__name__].__class__ = _CallableModule
 
 if __name__ == "__main__":
     sys.exit(_worker_main(sys.argv[1:]))
