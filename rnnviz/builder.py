@@ -71,11 +71,13 @@ class BuiltModel:
     def graph_def(self) -> Any:
         return self.graph.as_graph_def()
 
-    def session(self, **config: Any) -> v1.Session:
-        """A new session on this graph (caller closes it); variables are not initialised."""
+    def session(self, intra_op: int = 0, inter_op: int = 0) -> v1.Session:
+        """A new session on this graph (the caller closes it); variables are not initialised.
+
+        Thread counts of 0 let TF choose; a trainer pins them for reproducible timings.
+        """
         conf = v1.ConfigProto(
-            intra_op_parallelism_threads=config.pop("intra_op", 0),
-            inter_op_parallelism_threads=config.pop("inter_op", 0),
+            intra_op_parallelism_threads=intra_op, inter_op_parallelism_threads=inter_op
         )
         return v1.Session(graph=self.graph, config=conf)
 
