@@ -1,0 +1,588 @@
+"""Collapsed block graphs of a GraphDef, for drawing: plain data with server-side positions.
+
+What it is for: the dashboard's Structure page draws an unrolled (static_rnn) graph of up to ~230k
+ops and a while-loop (dynamic_rnn) graph side by side. Neither can be drawn op by op, and a force
+layout in the browser freezes on a few thousand elements. So the graph is cut once into *blocks*
+
+* unrolled graph: one block per layer x direction x time step (the ops the report's `op_steps`
+  tags), plus one block per role of the remaining ops (input, head, loss, gradients, ...);
+* loop graph: one block per while loop (v2 `While` op: its body function; v1: its frame's ops),
+  plus the role blocks;
+
+and a *view* is drawn from these blocks: block-to-block edges aggregated, positions on a grid
+computed here (x = time step, y = layer/direction for steps; a layered order for the rest), some
+blocks expanded into their ops, and never more than `MAX_ELEMENTS` nodes + edges whatever T is
+(steps are grouped into ranges, expanded blocks show their first ops and a "+k more" node).
+
+What it is not: it classifies nothing itself. Roles, step tags and loops come from the report
+(`rnnviz.report.roles.op_roles`, `rnnviz.report.timesteps.op_steps`, `rnnviz.report.loops`); this
+module only groups by them. It works on the protobuf node list with dicts (no networkx graph of
+the whole GraphDef: that alone takes seconds at T=784); networkx orders only the few blocks.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import networkx as nx
+
+__all__ = [
+    "MAX_ELEMENTS",
+    "Block",
+    "Partition",
+    "View",
+    "collapse",
+    "expand",
+    "make_view",
+    "partition",
+    "structure_view",
+    "toggle",
+]
+
+MAX_ELEMENTS = 1500  # nodes + edges sent to the browser in any view (dash-cytoscape stays fluid)
+COLLAPSED_BUDGET = 900  # the collapsed view's share; the rest is room for expanded blocks
+EXPAND_MAX_OPS = 120  # ops shown in one expanded block before a "+k more" node
+_SCOPE_NUMBER = re.compile(r"_\d+$")
+# Grid cell sizes in cytoscape pixels.
+CELL_W, CELL_H = 170, 110
+OP_W, OP_H = 150, 44
+
+# Roles whose ops stay in their role block even when the report tags them with a time step:
+# the issue draws the unrolled forward pass per step and the backward pass / update as blocks.
+BACKWARD_ROLES = frozenset({"gradients", "optimizer", "initialization", "save_restore"})
+MAX_SCOPE_BLOCKS = 24  # forward ops outside steps/loops: one block per top scope, at most this many
+
+
+@dataclass(frozen=True)
+class Block:
+    """One block of a partition: a group of ops drawn as one node until expanded."""
+
+    id: str
+    kind: str  # "step" (layer x direction x step), "role", "loop"
+    label: str
+    ops: tuple[tuple[str, str], ...]  # (name, op type) of its ops, in graph order
+    internal: tuple[tuple[int, int], ...] = ()  # edges between its ops (indexes into `ops`)
+    layer: int | None = None
+    direction: str | None = None
+    step: int | None = None
+    role: str | None = None
+    detail: str = ""  # e.g. the loop's body function
+
+    @property
+    def n_ops(self) -> int:
+        return len(self.ops)
+
+
+@dataclass(frozen=True)
+class Partition:
+    """A GraphDef cut into blocks, with tensor-edge counts between blocks. Computed once per graph."""
+
+    blocks: dict[str, Block]
+    edges: dict[tuple[str, str], int]
+    n_nodes: int
+    time_steps: int  # 1 + the largest step tag (0: no per-step ops, e.g. a loop graph)
+    rows: tuple[tuple[int, str], ...]  # (layer, direction) pairs that have step blocks, in order
+    loops: tuple[str, ...]  # ids of loop blocks
+
+    @property
+    def unrolled(self) -> bool:
+        return self.time_steps > 0
+
+
+@dataclass(frozen=True)
+class View:
+    """What one panel draws: nodes and edges with positions, and how it was reduced to fit."""
+
+    partition: Partition = field(repr=False)
+    expanded: frozenset[str]
+    group: int  # time steps per step block (1: one block per step)
+    nodes: tuple[dict[str, Any], ...]
+    edges: tuple[dict[str, Any], ...]
+    hidden_edges: int = 0  # edges left out to respect MAX_ELEMENTS
+
+    @property
+    def n_elements(self) -> int:
+        return len(self.nodes) + len(self.edges)
+
+    def block_ids(self) -> list[str]:
+        """Ids of the collapsed-or-expanded blocks drawn (not their ops)."""
+        return [n["id"] for n in self.nodes if n["kind"] in ("step", "role", "loop")]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "expanded": sorted(self.expanded),
+            "group": self.group,
+            "nodes": list(self.nodes),
+            "edges": list(self.edges),
+            "hidden_edges": self.hidden_edges,
+            "n_elements": self.n_elements,
+        }
+
+
+# ------------------------------------------------------------------------------------------------
+# Partition: one pass over the node list.
+
+
+def _node_name(inp: str) -> str:
+    """'^a/b:1' -> 'a/b' (control input marker and output port dropped)."""
+    if inp.startswith("^"):
+        inp = inp[1:]
+    colon = inp.find(":")
+    return inp if colon < 0 else inp[:colon]
+
+
+def _fn_node_name(inp: str) -> str:
+    """Function-body input 'a/b:output:0' -> 'a/b'; an argument name stays as it is."""
+    if inp.startswith("^"):
+        inp = inp[1:]
+    colon = inp.find(":")
+    return inp if colon < 0 else inp[:colon]
+
+
+def _step_id(layer: int, direction: str, step: int) -> str:
+    return f"L{layer}/{direction}/t{step}"
+
+
+def _role_id(role: str) -> str:
+    return f"role/{role}"
+
+
+def _internal_edges(
+    names: list[str], inputs: list[Iterable[str]], strip: Any
+) -> tuple[tuple[int, int], ...]:
+    index = {n: i for i, n in enumerate(names)}
+    out = []
+    for j, ins in enumerate(inputs):
+        for raw in ins:
+            i = index.get(strip(raw))
+            if i is not None and i != j:
+                out.append((i, j))
+    return tuple(out)
+
+
+def partition(
+    graph_def: Any,
+    *,
+    steps: Mapping[str, tuple[int, str, int]] | None = None,
+    roles: Mapping[str, str] | None = None,
+    loops: Mapping[str, tuple[str, str]] | None = None,
+    step_tensors: Any = None,
+) -> Partition:
+    """Cut a GraphDef into blocks.
+
+    `steps` (node -> (layer, direction, step)), `roles` (node -> role) and `loops`
+    (node -> (loop id, body function name or "")) default to the report's classification.
+    """
+    if steps is None:
+        from rnnviz.report.timesteps import op_steps
+
+        steps = op_steps(graph_def, step_tensors)
+    if roles is None:
+        from rnnviz.report.roles import op_roles
+
+        roles = op_roles(graph_def)
+    if loops is None:
+        loops = loop_membership(graph_def)
+
+    nodes = graph_def.node
+    # First pass: the fine key of every node. Forward ops outside the steps and loops are split
+    # by top name scope (inputs, head, loss, metrics, ...): the report's roles are coarser.
+    keys: list[str] = []
+    meta: dict[str, dict[str, Any]] = {}
+    scope_size: dict[str, int] = defaultdict(int)
+    max_step = -1
+    rows: set[tuple[int, str]] = set()
+    for node in nodes:
+        name = node.name
+        role = roles.get(name, "other")
+        loop = loops.get(name)
+        tag = steps.get(name)
+        if loop is not None:
+            bid = loop[0]
+            if bid not in meta:
+                meta[bid] = {"kind": "loop", "role": role, "detail": loop[1]}
+        elif tag is not None and role not in BACKWARD_ROLES:
+            layer, direction, step = tag
+            bid = _step_id(layer, direction, step)
+            if bid not in meta:
+                meta[bid] = {"kind": "step", "layer": layer, "direction": direction, "step": step}
+                rows.add((layer, direction))
+                max_step = max(max_step, step)
+        elif role == "forward":
+            # "concat_3" and "concat" are one scope: TF numbers repeats (one per step in bi graphs).
+            bid = _role_id(f"forward/{_SCOPE_NUMBER.sub('', name.partition('/')[0])}")
+            scope_size[bid] += 1
+        else:
+            bid = _role_id(role)
+            meta.setdefault(bid, {"kind": "role", "role": role})
+        keys.append(bid)
+    # A foreign graph may have hundreds of top scopes: keep the biggest, pool the rest.
+    kept = set(sorted(scope_size, key=lambda b: (-scope_size[b], b))[:MAX_SCOPE_BLOCKS])
+    pooled = _role_id("forward/(other scopes)")
+    for bid in scope_size:
+        target = bid if bid in kept else pooled
+        meta.setdefault(target, {"kind": "role", "role": target.removeprefix("role/")})
+    block_of: dict[str, str] = {}
+    members: dict[str, list[int]] = defaultdict(list)
+    for idx, (node, bid) in enumerate(zip(nodes, keys, strict=True)):
+        if bid in scope_size and bid not in kept:
+            bid = pooled
+        block_of[node.name] = bid
+        members[bid].append(idx)
+
+    # Edge pass: aggregate between blocks, keep edges inside a block for its expansion.
+    edges: dict[tuple[str, str], int] = defaultdict(int)
+    internal: dict[str, list[tuple[str, str]]] = defaultdict(list)
+    for node in nodes:
+        dst = block_of[node.name]
+        for raw in node.input:
+            src_name = _node_name(raw)
+            src = block_of.get(src_name)
+            if src is None:
+                continue
+            if src == dst:
+                internal[dst].append((src_name, node.name))
+            else:
+                edges[(src, dst)] += 1
+
+    functions = {f.signature.name: f for f in graph_def.library.function}
+    blocks: dict[str, Block] = {}
+    for bid, idxs in members.items():
+        m = meta[bid]
+        ops = tuple((nodes[i].name, nodes[i].op) for i in idxs)
+        local = {name: k for k, (name, _) in enumerate(ops)}
+        pairs = tuple((local[a], local[b]) for a, b in internal.get(bid, ()))
+        if m["kind"] == "loop" and m.get("detail") in functions:
+            # A v2 loop: the graph holds one While op; what runs per step is its body function.
+            body = functions[m["detail"]]
+            names = [n.name for n in body.node_def]
+            pairs = _internal_edges(names, [n.input for n in body.node_def], _fn_node_name)
+            ops = tuple((n.name, n.op) for n in body.node_def)
+        blocks[bid] = Block(
+            id=bid,
+            kind=m["kind"],
+            label=_label(bid, m, len(ops)),
+            ops=ops,
+            internal=pairs,
+            layer=m.get("layer"),
+            direction=m.get("direction"),
+            step=m.get("step"),
+            role=m.get("role"),
+            detail=m.get("detail", ""),
+        )
+    return Partition(
+        blocks=blocks,
+        edges=dict(edges),
+        n_nodes=len(nodes),
+        time_steps=max_step + 1,
+        rows=tuple(sorted(rows, key=lambda r: (r[0], r[1] != "fw"))),
+        loops=tuple(sorted(b for b, m in meta.items() if m["kind"] == "loop")),
+    )
+
+
+def _label(bid: str, m: Mapping[str, Any], n_ops: int) -> str:
+    if m["kind"] == "step":
+        return f"L{m['layer']} {m['direction']} t{m['step']}\n{n_ops} ops"
+    if m["kind"] == "loop":
+        name = bid.removeprefix("loop/")
+        body = f"\nbody {m['detail']}" if m.get("detail") else ""
+        return f"while {name}{body}\n{n_ops} ops"
+    return f"{str(m['role']).removeprefix('forward/')}\n{n_ops} ops"
+
+
+def loop_membership(graph_def: Any) -> dict[str, tuple[str, str]]:
+    """node name -> (loop block id, body function or "") from the report's `find_loops`.
+
+    v1 frames: every frame node of the main graph joins the loop block. v2: the main graph holds
+    only the `While` op; its block shows the body function. Loops inside functions are not
+    separate blocks (they are drawn inside their function's body)."""
+    from rnnviz.report.loops import find_loops
+
+    out: dict[str, tuple[str, str]] = {}
+    for loop in find_loops(graph_def):
+        if loop.in_function:
+            continue
+        bid = f"loop/{loop.name}"
+        if loop.kind == "v2_while":
+            out.setdefault(loop.name, (bid, loop.body_function or ""))
+        else:
+            for name in loop.body_nodes:
+                out.setdefault(name, (bid, ""))
+    return out
+
+
+# ------------------------------------------------------------------------------------------------
+# Views
+
+
+def _coarse_map(part: Partition, group: int) -> dict[str, str]:
+    """Fine block id -> drawn block id when steps are grouped `group` at a time."""
+    out = {}
+    for bid, b in part.blocks.items():
+        if b.kind == "step" and group > 1:
+            lo = (b.step // group) * group
+            hi = min(lo + group, part.time_steps) - 1
+            out[bid] = f"L{b.layer}/{b.direction}/t{lo}-{hi}"
+        else:
+            out[bid] = bid
+    return out
+
+
+def _coarse_edges(part: Partition, cmap: Mapping[str, str]) -> dict[tuple[str, str], int]:
+    agg: dict[tuple[str, str], int] = defaultdict(int)
+    for (a, b), n in part.edges.items():
+        ca, cb = cmap[a], cmap[b]
+        if ca != cb:
+            agg[(ca, cb)] += n
+    return agg
+
+
+def _choose_group(part: Partition) -> tuple[int, dict[str, str], dict[tuple[str, str], int]]:
+    """The smallest steps-per-block that keeps the collapsed view within COLLAPSED_BUDGET."""
+    group = 1
+    while True:
+        cmap = _coarse_map(part, group)
+        agg = _coarse_edges(part, cmap)
+        n = len(set(cmap.values())) + len(agg)
+        if n <= COLLAPSED_BUDGET or group >= max(part.time_steps, 1):
+            return group, cmap, agg
+        # elements scale ~ with the number of step groups: jump straight near the target.
+        groups = math.ceil(part.time_steps / group)
+        fixed = len(part.blocks) - len(part.rows) * part.time_steps
+        per_group = max((n - fixed) / groups, 1.0)
+        target = max(int((COLLAPSED_BUDGET - fixed) / per_group), 1)
+        group = max(group + 1, math.ceil(part.time_steps / target))
+
+
+def _coarse_block(part: Partition, cid: str, fine: list[str]) -> dict[str, Any]:
+    """Display data of a drawn block (a fine block, or a range of step blocks)."""
+    first = part.blocks[fine[0]]
+    n_ops = sum(part.blocks[f].n_ops for f in fine)
+    if first.kind == "step" and len(fine) > 1:
+        steps = [part.blocks[f].step for f in fine]
+        label = f"L{first.layer} {first.direction} t{min(steps)}-{max(steps)}\n{n_ops} ops"
+        lo = min(steps)
+    else:
+        label, lo = first.label, first.step
+    return {
+        "id": cid,
+        "kind": first.kind,
+        "label": label,
+        "n_ops": n_ops,
+        "layer": first.layer,
+        "direction": first.direction,
+        "step": lo,
+        "role": first.role,
+    }
+
+
+def _grid(
+    part: Partition,
+    drawn: dict[str, dict[str, Any]],
+    edges: Mapping[tuple[str, str], int],
+    group: int,
+) -> dict[str, tuple[int, int]]:
+    """(column, row) of every drawn block: steps on a time x (layer, direction) grid, the rest
+    layered around it in dependency order (blocks feeding the steps left, the rest right)."""
+    row_of = {r: i for i, r in enumerate(part.rows)}
+    n_rows = max(len(part.rows), 1)
+    n_cols = math.ceil(part.time_steps / group) if part.unrolled else 0
+    cells: dict[str, tuple[int, int]] = {}
+    super_id = "__steps__"
+    g = nx.DiGraph()
+    for bid, d in drawn.items():
+        if d["kind"] == "step":
+            cells[bid] = (d["step"] // group, row_of[(d["layer"], d["direction"])])
+        else:
+            g.add_node(bid)
+    if n_cols:
+        g.add_node(super_id)
+    for (a, b), _ in edges.items():
+        a2 = super_id if a in cells else a
+        b2 = super_id if b in cells else b
+        if a2 != b2:
+            g.add_edge(a2, b2)
+    cond = nx.condensation(g)
+    gen_of: dict[str, int] = {}
+    for gi, generation in enumerate(nx.topological_generations(cond)):
+        for c in generation:
+            for bid in cond.nodes[c]["members"]:
+                gen_of[bid] = gi
+    steps_gen = gen_of.get(super_id)
+    by_col: dict[int, list[str]] = defaultdict(list)
+    below: list[str] = []
+    for bid in sorted(gen_of, key=lambda b: (gen_of[b], b)):
+        if bid == super_id:
+            continue
+        gen = gen_of[bid]
+        if steps_gen is None:
+            by_col[gen].append(bid)
+        elif gen < steps_gen:
+            by_col[gen - steps_gen].append(bid)
+        elif gen > steps_gen:
+            by_col[n_cols - 1 + gen - steps_gen].append(bid)
+        else:  # in a cycle with the steps (rare): a row under the grid
+            below.append(bid)
+    for col, bids in by_col.items():
+        # Centre short columns on the step grid so the picture reads left to right.
+        top = max((n_rows - len(bids)) // 2, 0) if steps_gen is not None else 0
+        for i, bid in enumerate(bids):
+            cells[bid] = (col, top + i)
+    for i, bid in enumerate(below):
+        cells[bid] = (i, n_rows + 1)
+    return cells
+
+
+def _op_layout(n: int, pairs: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
+    """(column, row) of the first n ops of a block: longest path over forward edges (graph order
+    is near-topological; back edges such as NextIteration -> Merge are ignored)."""
+    preds: dict[int, list[int]] = defaultdict(list)
+    for a, b in pairs:
+        if a < b < n:
+            preds[b].append(a)
+    level = [0] * n
+    for j in range(n):
+        if preds[j]:
+            level[j] = 1 + max(level[i] for i in preds[j])
+    # Wrap tall levels so one block does not become a thin tower.
+    counts: dict[int, int] = defaultdict(int)
+    out = []
+    for j in range(n):
+        out.append((level[j], counts[level[j]]))
+        counts[level[j]] += 1
+    return out
+
+
+def make_view(
+    part: Partition, expanded: Iterable[str] = (), *, max_elements: int = MAX_ELEMENTS
+) -> View:
+    """The drawable view of a partition with some blocks expanded into their ops."""
+    group, cmap, agg = _choose_group(part)
+    fine_of: dict[str, list[str]] = defaultdict(list)
+    for fine, coarse in cmap.items():
+        fine_of[coarse].append(fine)
+    for fines in fine_of.values():
+        fines.sort(key=lambda f: (part.blocks[f].step or 0, f))
+    drawn = {cid: _coarse_block(part, cid, fines) for cid, fines in fine_of.items()}
+    expanded_set = frozenset(e for e in expanded if e in drawn)
+    cells = _grid(part, drawn, agg, group)
+
+    base = len(drawn) + len(agg)
+    room = max(max_elements - base, 0)
+    # Each shown op costs about one node and ~1.5 edges.
+    per_block = min(EXPAND_MAX_OPS, room // max(3 * len(expanded_set), 1))
+
+    contents: dict[str, tuple[list[tuple[str, str]], list[tuple[int, int]], int, list]] = {}
+    col_w: dict[int, int] = defaultdict(lambda: CELL_W)
+    row_h: dict[int, int] = defaultdict(lambda: CELL_H)
+    for cid in sorted(expanded_set):
+        ops: list[tuple[str, str]] = []
+        pairs: list[tuple[int, int]] = []
+        for fine in fine_of[cid]:
+            b = part.blocks[fine]
+            off = len(ops)
+            ops.extend(b.ops)
+            pairs.extend((off + a, off + c) for a, c in b.internal)
+        shown = min(len(ops), per_block)
+        shown_pairs = [(a, c) for a, c in pairs if a < shown and c < shown]
+        layout = _op_layout(shown, shown_pairs)
+        cols = 1 + max((c for c, _ in layout), default=0)
+        rows = 1 + max((r for _, r in layout), default=0) + (1 if len(ops) > shown else 0)
+        col, row = cells[cid]
+        col_w[col] = max(col_w[col], cols * OP_W + 40)
+        row_h[row] = max(row_h[row], rows * OP_H + 50)
+        contents[cid] = (ops[:shown], shown_pairs, len(ops) - shown, layout)
+
+    xs = _offsets({c for c, _ in cells.values()}, col_w)
+    ys = _offsets({r for _, r in cells.values()}, row_h)
+    nodes: list[dict[str, Any]] = []
+    edge_list: list[dict[str, Any]] = []
+    for cid in sorted(drawn, key=lambda c: (cells[c][0], cells[c][1], c)):
+        d = dict(drawn[cid])
+        col, row = cells[cid]
+        d["x"], d["y"] = xs[col], ys[row]
+        d["expanded"] = cid in expanded_set
+        nodes.append(d)
+        if cid not in expanded_set:
+            continue
+        ops, pairs, more, layout = contents[cid]
+        for k, ((name, op), (c, r)) in enumerate(zip(ops, layout, strict=True)):
+            nodes.append(
+                {
+                    "id": f"{cid}::{k}",
+                    "kind": "op",
+                    "label": f"{op}\n{name.rsplit('/', 1)[-1]}",
+                    "name": name,
+                    "op": op,
+                    "parent": cid,
+                    "x": xs[col] + c * OP_W,
+                    "y": ys[row] + r * OP_H,
+                }
+            )
+        for a, c in pairs:
+            edge_list.append(
+                {"id": f"{cid}::{a}->{c}", "source": f"{cid}::{a}", "target": f"{cid}::{c}", "n": 1}
+            )
+        if more:
+            nodes.append(
+                {
+                    "id": f"{cid}::more",
+                    "kind": "more",
+                    "label": f"+{more} more",
+                    "parent": cid,
+                    "x": xs[col],
+                    "y": ys[row] + (1 + max((r for _, r in layout), default=-1)) * OP_H,
+                }
+            )
+    block_edges = [
+        {"id": f"{a}->{b}", "source": a, "target": b, "n": n} for (a, b), n in sorted(agg.items())
+    ]
+    # Block edges first: they carry the picture; op edges are the first to go past the cap.
+    all_edges = block_edges + edge_list
+    budget = max(max_elements - len(nodes), 0)
+    hidden = max(len(all_edges) - budget, 0)
+    return View(
+        partition=part,
+        expanded=expanded_set,
+        group=group,
+        nodes=tuple(nodes),
+        edges=tuple(all_edges[:budget]),
+        hidden_edges=hidden,
+    )
+
+
+def _offsets(indexes: set[int], size: Mapping[int, int]) -> dict[int, int]:
+    """Pixel offset of each grid index; an expanded block widens its whole column/row."""
+    out, pos = {}, 0
+    for i in sorted(indexes):
+        out[i] = pos
+        pos += size[i]
+    return out
+
+
+def expand(view: View, block_id: str) -> View:
+    """A new view with `block_id` expanded into its ops."""
+    return make_view(view.partition, view.expanded | {block_id})
+
+
+def collapse(view: View, block_id: str) -> View:
+    """A new view with `block_id` drawn as one block again."""
+    return make_view(view.partition, view.expanded - {block_id})
+
+
+def toggle(expanded: Iterable[str], block_id: str) -> list[str]:
+    """The expanded set after a click on `block_id` (a click on an op toggles its block)."""
+    block_id = block_id.split("::", 1)[0]
+    current = set(expanded)
+    current ^= {block_id}
+    return sorted(current)
+
+
+def structure_view(graph_def: Any, *, step_tensors: Any = None, **kwargs: Any) -> View:
+    """GraphDef -> its collapsed view (the report's classification, nothing expanded)."""
+    return make_view(partition(graph_def, step_tensors=step_tensors, **kwargs))
