@@ -20,11 +20,18 @@ _LAZY = {
     "RunStore": "rnnviz.store",
     "load_data": "rnnviz.data",
     "Dataset": "rnnviz.data",
+    # The graph report: `rnnviz.report(source)` / `rnnviz.compare(a, b)`. The package
+    # rnnviz.report is itself callable (see its docstring), so both spellings keep working
+    # after `import rnnviz.report.<module>` binds the package to this attribute.
+    "report": "rnnviz.report",
+    "compare": "rnnviz.report",
+    "GraphReport": "rnnviz.report",
 }
 
 __all__ = [
     "BuiltModel",
     "Dataset",
+    "GraphReport",
     "LayerSpec",
     "ModelSpec",
     "RnnvizError",
@@ -33,8 +40,10 @@ __all__ = [
     "SpecError",
     "StepTensor",
     "build",
+    "compare",
     "load_data",
     "load_spec",
+    "report",
     "sample_names",
     "train",
 ]

@@ -1,9 +1,162 @@
-"""Subcommands for the report issue (being written)."""
+"""`rnnviz report`, `rnnviz compare` and `rnnviz export`: the graph report on the command line.
+
+MODEL is a sample model's name or a spec .toml (rnnviz builds it); FILE is any graph file or
+SavedModel directory (only parsed, never run). Output is the readable table or, with --json,
+the report's `to_dict()`. Bad input is an `RnnvizError`, which cli.py turns into one line + exit 2.
+"""
 
 from __future__ import annotations
 
 import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from rnnviz.errors import InputFileError, SpecError
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    """No subcommands yet."""
+    p = sub.add_parser(
+        "report", help="walk a model's or a file's graph: ops, params, steps, loops, cost"
+    )
+    p.add_argument(
+        "source", metavar="MODEL|FILE", help="sample name, spec .toml, graph file or SavedModel dir"
+    )
+    p.add_argument("--json", action="store_true", help="print the report as JSON (to_dict)")
+    p.add_argument(
+        "--steps",
+        type=int,
+        default=None,
+        help="time steps: build MODEL with T, or trip count of a FILE's loops",
+    )
+    p.add_argument(
+        "--memory", action="store_true", help="also run one traced training step (MODEL only)"
+    )
+    p.add_argument("--tfprof", action="store_true", help="also compute tfprof's float-op count")
+    p.set_defaults(func=cmd_report)
+
+    p = sub.add_parser("compare", help="two reports side by side with the ratio of every figure")
+    p.add_argument("a", metavar="A", help="MODEL or FILE")
+    p.add_argument("b", metavar="B", help="MODEL or FILE")
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--steps", type=int, default=None)
+    p.add_argument("--memory", action="store_true", help="also measure peak memory (MODELs only)")
+    p.set_defaults(func=cmd_compare)
+
+    p = sub.add_parser(
+        "export", help="write a model as a SavedModel plus a TensorBoard graph event file"
+    )
+    p.add_argument("model", metavar="MODEL", help="sample name or spec .toml")
+    p.add_argument("out", metavar="DIR", help="directory to create (must not exist or be empty)")
+    p.add_argument("--steps", type=int, default=None)
+    p.set_defaults(func=cmd_export)
+
+
+def _is_file_source(text: str) -> bool:
+    path = Path(text)
+    return path.exists() and path.suffix != ".toml"
+
+
+def resolve(text: str, steps: int | None) -> tuple[Any, int | None]:
+    """A MODEL name/spec is built (returns the BuiltModel); a FILE is returned as a Path."""
+    if _is_file_source(text):
+        return Path(text), steps
+    from rnnviz.spec import load_spec
+
+    try:
+        spec = load_spec(text)
+    except SpecError as exc:
+        if Path(text).suffix in (".pb", ".pbtxt", ".meta") or "/" in text:
+            raise InputFileError(f"{text}: no such file or directory; check the path") from None
+        raise exc from None
+    if steps is not None:
+        spec = spec.with_steps(steps)
+    from rnnviz.builder import build
+
+    return build(spec), None
+
+
+def _report(text: str, args: argparse.Namespace) -> Any:
+    from rnnviz.report.api import report
+
+    source, trip = resolve(text, args.steps)
+    built = not isinstance(source, Path)
+    if getattr(args, "memory", False) and not built:
+        raise InputFileError(
+            f"{text}: --memory runs a training step, only for models rnnviz builds"
+        )
+    return report(
+        source,
+        steps=trip,
+        memory=getattr(args, "memory", False),
+        tfprof=True if getattr(args, "tfprof", False) else None,
+    )
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from rnnviz.report.text import render
+
+    r = _report(args.source, args)
+    if args.json:
+        json.dump(r.to_dict(), sys.stdout, indent=1)
+        sys.stdout.write("\n")
+    else:
+        sys.stdout.write(render(r))
+    return 0
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    from rnnviz.report.compare import compare_reports
+    from rnnviz.report.text import render_comparison
+
+    c = compare_reports(_report(args.a, args), _report(args.b, args))
+    if args.json:
+        json.dump(c.to_dict(), sys.stdout, indent=1)
+        sys.stdout.write("\n")
+    else:
+        sys.stdout.write(render_comparison(c))
+    return 0
+
+
+def export(model: Any, out: Path) -> dict[str, Any]:
+    """SavedModel (TF1 builder, variables initialised) + a TensorBoard event file with the graph."""
+    from rnnviz.tfcompat import v1
+
+    if out.exists() and any(out.iterdir()):
+        raise InputFileError(f"{out}: exists and is not empty; give a new directory")
+    if not out.parent.exists():
+        raise InputFileError(f"{out}: the folder {out.parent} does not exist; create it first")
+    saved_dir = out / "saved_model"
+    builder = v1.saved_model.Builder(str(saved_dir))
+    with model.session() as sess:
+        sess.run(model.init_op)
+        signature = v1.saved_model.predict_signature_def(
+            inputs={"x": model.inputs}, outputs={"logits": model.logits}
+        )
+        builder.add_meta_graph_and_variables(
+            sess,
+            [v1.saved_model.SERVING],
+            signature_def_map={"serving_default": signature},
+            saver=model.saver,
+        )
+    builder.save()
+    writer = v1.summary.FileWriter(str(out / "tensorboard"), graph=model.graph)
+    writer.flush()
+    writer.close()
+    events = sorted((out / "tensorboard").glob("events.out.tfevents.*"))
+    return {"saved_model": saved_dir, "events": events[-1] if events else None}
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    source, _ = resolve(args.model, args.steps)
+    if isinstance(source, Path):
+        raise InputFileError(
+            f"{args.model}: export takes a MODEL (sample name or spec .toml), not a graph file"
+        )
+    paths = export(source, Path(args.out))
+    print(f"SavedModel: {paths['saved_model']}")
+    print(
+        f"TensorBoard graph: {paths['events']}  (tensorboard --logdir {Path(args.out) / 'tensorboard'})"
+    )
+    return 0

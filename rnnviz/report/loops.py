@@ -28,9 +28,9 @@ def find_loops(graph_def: Any) -> list[LoopInfo]:
     return loops_of(GraphSet(graph_def))
 
 
-def loops_of(graphs: GraphSet) -> list[LoopInfo]:
+def loops_of(graphs: GraphSet, frames: dict[str, list[int]] | None = None) -> list[LoopInfo]:
     main = graphs.main
-    loops = v1_frames(main)
+    loops = v1_frames(main, frames)
     for i, op in enumerate(main.ops):
         if op in WHILE_OPS:
             loops.append(_v2_loop(graphs, main, i, None))
@@ -86,9 +86,10 @@ def _all_consumers(main: GraphIndex) -> list[list[int]]:
     return cons
 
 
-def v1_frames(main: GraphIndex) -> list[LoopInfo]:
+def v1_frames(main: GraphIndex, frames: dict[str, list[int]] | None = None) -> list[LoopInfo]:
     out = []
-    for frame, members in frame_members(main).items():
+    frames = frame_members(main) if frames is None else frames
+    for frame, members in frames.items():
         names = [main.names[i] for i in members]
         enters = [i for i in members if main.ops[i] in _ENTER_OPS]
         loop_vars, parallel = [], None

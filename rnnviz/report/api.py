@@ -1,0 +1,256 @@
+"""`report(source)` and `compare(a, b)`: the one entry point that runs every analysis.
+
+Loads the source (parse only), indexes the graph once, and hands the same index, roles and shape
+inference to each analysis module, then assembles the frozen `GraphReport`. Presentation lives
+elsewhere (`text.py`, the CLI, the dashboard).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections import Counter
+from typing import Any
+
+from rnnviz.errors import InputFileError
+from rnnviz.report.compare import compare_reports
+from rnnviz.report.flops import TFPROF_NOTE, count_flops, tfprof_flops
+from rnnviz.report.graph import GraphIndex, GraphSet
+from rnnviz.report.loops import WHILE_OPS, frame_members, loops_of
+from rnnviz.report.model import (
+    CellCalls,
+    Comparison,
+    GraphReport,
+    LoopInfo,
+    OpsSummary,
+    SizesSummary,
+    TimestepsSummary,
+)
+from rnnviz.report.params import VARIABLE_OPS, cell_scope, summarize_params
+from rnnviz.report.roles import ROLES, roles_of
+from rnnviz.report.shapes import Shapes
+from rnnviz.report.sources import check_index, load_graph_def
+from rnnviz.report.states import from_record, infer_states, loop_exits, summarize_states
+from rnnviz.report.timesteps import _READ_THROUGH, apply_record, find_cells, steps_from_cells
+
+
+def _is_built_model(source: Any) -> bool:
+    return hasattr(source, "graph") and hasattr(source, "spec") and hasattr(source, "step_tensors")
+
+
+def report(
+    source: Any,
+    *,
+    steps: int | None = None,
+    memory: bool = False,
+    tfprof: bool | None = None,
+    batch: int = 32,
+) -> GraphReport:
+    """Walk `source` (BuiltModel, tf.Graph, GraphDef or graph file path) and report on it.
+
+    `steps`: trip count of loops whose length the graph does not fix (default: the spec's T for
+    a BuiltModel, else the input placeholder's time dimension when known). `memory`: run one
+    training step with tracing (BuiltModel only). `tfprof`: add tfprof's float-op count (default:
+    for in-memory graphs only, since a file would have to be imported into a tf.Graph first).
+    """
+    graph_def, info = load_graph_def(source, check=False)
+    main = GraphIndex.of_nodes(graph_def.node)
+    check_index(main.names, main.ops, info.name)
+    try:
+        return _report(source, graph_def, info, main, steps, memory, tfprof, batch)
+    except (IndexError, KeyError, ValueError, TypeError, AttributeError, RecursionError) as exc:
+        if _is_built_model(source) or info.kind in ("tf_graph",):
+            raise  # rnnviz's own graph: a bug, keep the traceback
+        # A file that parsed but whose contents do not hang together (fuzzed or hand-edited).
+        raise InputFileError(
+            f"{info.name}: the graph is malformed ({type(exc).__name__}); re-export it"
+        ) from None
+
+
+def _report(
+    source: Any,
+    graph_def: Any,
+    info: Any,
+    main: GraphIndex,
+    steps: int | None,
+    memory: bool,
+    tfprof: bool | None,
+    batch: int,
+) -> GraphReport:
+    built = _is_built_model(source)
+    spec = source.spec if built else None
+    graphs = GraphSet(graph_def, main)
+    roles = roles_of(main.names, main.ops)
+
+    ops = _ops_summary(graphs, roles)
+
+    cells = find_cells(main, roles)
+    step_tensors = tuple(source.step_tensors) if built else ()
+    if step_tensors:
+        apply_record(main, cells, step_tensors)
+    tags = steps_from_cells(cells, step_tensors, main)
+    unrolled = max((c.calls for c in cells), default=0)
+    timesteps = TimestepsSummary(
+        unrolled_steps=unrolled,
+        ops_per_step=round(len(tags) / unrolled, 3) if unrolled else 0.0,
+        tagged_ops=len(tags),
+        source=("builder_record" if step_tensors else "inferred") if cells else "none",
+        cells=tuple(
+            CellCalls(c.layer, c.direction, c.op_scope, c.calls, len(c.ops))
+            for c in sorted(cells, key=lambda c: (c.layer, c.direction))
+        ),
+    )
+
+    frames = frame_members(main)
+    loops = loops_of(graphs, frames)
+    trip = steps or (spec.time_steps if spec is not None else None) or _input_time_steps(main)
+    loops = [_with_trip(lp, trip, spec) for lp in loops]
+    forward_loops = [lp for lp in loops if lp.role == "forward"]
+    recurrent = bool(cells) or bool(forward_loops)
+
+    params = summarize_params(
+        main, info, [c.var_scope for c in cells] + _loop_captures(main, roles, frames)
+    )
+
+    shapes = Shapes(main)
+    flops = count_flops(graphs, roles, loops, frames, trip, shapes)
+    graph = source.graph if built else (source if info.kind == "tf_graph" else None)
+    if tfprof is None:
+        tfprof = graph is not None
+    if tfprof:
+        if graph is None:
+            graph = _import_for_tfprof(graph_def)
+        flops = dataclasses.replace(flops, tfprof=tfprof_flops(graph), tfprof_note=TFPROF_NOTE)
+
+    tensors = from_record(step_tensors) if step_tensors else infer_states(main, cells, shapes)
+    exits = loop_exits(graphs, roles, loops, frames, shapes)
+    states = summarize_states(tensors, exits, unrolled, recurrent)
+
+    mem = None
+    if memory:
+        if not built:
+            raise InputFileError(
+                f"{info.name}: memory is measured by running one training step, which rnnviz only "
+                "does for models it built; give a model name instead of a file"
+            )
+        from rnnviz.report.memory import measure_training_step
+
+        mem = measure_training_step(source, batch=batch)
+
+    notes = []
+    if not recurrent:
+        notes.append("no recurrent structure was found (no unrolled cell and no forward loop)")
+    if any(lp.kind == "v2_while" and lp.role == "forward" for lp in loops) and spec is None:
+        notes.append("swap_memory is not recorded in a v2 While op")
+    unroll = (
+        spec.unroll
+        if spec is not None
+        else ("static" if cells else "dynamic" if forward_loops else None)
+    )
+    return GraphReport(
+        source=info.name,
+        source_kind=info.kind,
+        model=spec.name if spec is not None else None,
+        unroll=unroll,
+        recurrent=recurrent,
+        unrolled_steps=unrolled,
+        ops=ops,
+        params=params,
+        timesteps=timesteps,
+        states=states,
+        loops=tuple(loops),
+        sizes=SizesSummary(info.graphdef_bytes, info.saved_model_bytes),
+        flops=flops,
+        memory=mem,
+        notes=tuple(notes),
+    )
+
+
+def _ops_summary(graphs: GraphSet, roles: list[str]) -> OpsSummary:
+    main = graphs.main
+    control = 0
+    total_inputs = 0
+    for raw in main.raw_inputs:
+        n = len(raw)
+        if n:
+            total_inputs += n
+            # Control inputs are listed after data inputs, so only the tail needs looking at.
+            if raw[n - 1].startswith("^"):
+                control += sum(1 for s in raw if s.startswith("^"))
+    scopes = Counter(n.partition("/")[0] if "/" in n else "(top level)" for n in main.names)
+    function_types: Counter = Counter()
+    for fname in graphs.function_names:
+        function_types.update(nd.op for nd in graphs.function_def(fname).node_def)
+    return OpsSummary(
+        total=len(main),
+        data_edges=total_inputs - control,
+        control_edges=control,
+        by_type=dict(Counter(main.ops).most_common()),
+        by_scope=dict(scopes.most_common()),
+        by_role={r: c for r, c in ((r, roles.count(r)) for r in ROLES) if c},
+        functions=len(graphs.function_names),
+        function_ops=sum(function_types.values()),
+        function_by_type=dict(function_types.most_common()),
+    )
+
+
+def _input_time_steps(main: GraphIndex) -> int | None:
+    """The time dimension of a [batch, T, F] placeholder named like an input, when fixed."""
+    for i, op in enumerate(main.ops):
+        if op == "Placeholder" and main.names[i].rpartition("/")[2] in ("x", "inputs", "input"):
+            a = main.attr(i, "shape")
+            dims = [d.size for d in a.shape.dim] if a is not None else []
+            if len(dims) == 3 and dims[1] > 0:
+                return int(dims[1])
+    return None
+
+
+def _with_trip(loop: LoopInfo, trip: int | None, spec: Any) -> LoopInfo:
+    changes: dict[str, Any] = {}
+    if loop.trip_count is None and trip is not None and loop.role in ("forward", "gradients"):
+        changes["trip_count"] = trip
+    if loop.swap_memory is None and spec is not None and loop.role == "forward":
+        changes["swap_memory"] = bool(spec.swap_memory)
+    return dataclasses.replace(loop, **changes) if changes else loop
+
+
+def _loop_captures(main: GraphIndex, roles: list[str], frames: dict[str, list[int]]) -> list[str]:
+    """Variable scopes of the weights that forward loops read (their recurrent cells)."""
+    starts = [i for i, op in enumerate(main.ops) if op in WHILE_OPS and roles[i] == "forward"]
+    for members in frames.values():
+        starts += [
+            i for i in members if main.ops[i] in ("Enter", "RefEnter") and roles[i] == "forward"
+        ]
+    scopes = []
+    for i in starts:
+        for j, _ in main.data_inputs(i) if main.ops[i] in WHILE_OPS else [(i, 0)]:
+            for _ in range(6):
+                if main.ops[j] in VARIABLE_OPS:
+                    scopes.append(cell_scope(main.names[j]))
+                    break
+                if main.ops[j] not in _READ_THROUGH:
+                    break
+                nxt = main.data_inputs(j)
+                if not nxt:
+                    break
+                j = nxt[0][0]
+    return sorted(set(scopes))
+
+
+def _import_for_tfprof(graph_def: Any) -> Any:
+    """Only for tfprof's figure: import the GraphDef into a fresh tf.Graph (never run)."""
+    from rnnviz.tfcompat import tf
+
+    graph = tf.Graph()
+    with graph.as_default():
+        tf.graph_util.import_graph_def(graph_def, name="")
+    return graph
+
+
+def compare(a: Any, b: Any, **kwargs: Any) -> Comparison:
+    """Report on both sources (or take two GraphReports) and put every figure side by side."""
+    ra = a if isinstance(a, GraphReport) else report(a, **kwargs)
+    rb = b if isinstance(b, GraphReport) else report(b, **kwargs)
+    return compare_reports(ra, rb)
+
+
+__all__ = ["compare", "report"]

@@ -1,0 +1,611 @@
+"""Static output shapes for the ops the FLOP count needs, computed from the GraphDef alone.
+
+A small shape inference over attributes and constant inputs (no TensorFlow import, no session):
+placeholders, constants, variables, element-wise ops with broadcasting, MatMul, Concat, Split,
+Unpack/Pack, Reshape, Transpose, reductions, slices and the TensorList reads of loop bodies.
+Unknown dims are None; anything not covered is unknown (None). Evaluation is lazy and memoized,
+walking inputs with an explicit stack, so only the cones of the ops asked about are touched and
+v1 loops (Merge <- NextIteration back edges) cannot recurse forever.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+from rnnviz.report.graph import GraphIndex, shape_of_proto
+
+Shape = tuple[int | None, ...]
+ShapeList = list[Shape | None]
+
+_SAME = frozenset(
+    [
+        "Identity",
+        "ReadVariableOp",
+        "Enter",
+        "RefEnter",
+        "Exit",
+        "NextIteration",
+        "StopGradient",
+        "Snapshot",
+        "Relu",
+        "Relu6",
+        "Elu",
+        "Selu",
+        "Sigmoid",
+        "Tanh",
+        "Softsign",
+        "Softplus",
+        "Neg",
+        "Exp",
+        "Log",
+        "Log1p",
+        "Sqrt",
+        "Rsqrt",
+        "Square",
+        "Abs",
+        "Sign",
+        "Floor",
+        "Ceil",
+        "Round",
+        "Reciprocal",
+        "Cast",
+        "ZerosLike",
+        "OnesLike",
+        "LogicalNot",
+        "ClipByValue",
+        "Softmax",
+        "LogSoftmax",
+        "BiasAdd",
+        "CheckNumerics",
+        "PreventGradient",
+        "ReverseV2",
+        "ReverseSequence",
+        "LeakyRelu",
+        "Erf",
+    ]
+)
+_BROADCAST = frozenset(
+    [
+        "Add",
+        "AddV2",
+        "Sub",
+        "Mul",
+        "RealDiv",
+        "Div",
+        "DivNoNan",
+        "FloorDiv",
+        "FloorMod",
+        "Maximum",
+        "Minimum",
+        "Pow",
+        "SquaredDifference",
+        "Equal",
+        "NotEqual",
+        "Less",
+        "LessEqual",
+        "Greater",
+        "GreaterEqual",
+        "LogicalAnd",
+        "LogicalOr",
+        "MulNoNan",
+    ]
+)
+_REDUCE = frozenset({"Sum", "Mean", "Max", "Min", "Prod", "All", "Any"})
+
+
+def _broadcast(a: Shape | None, b: Shape | None) -> Shape | None:
+    if a is None or b is None:
+        return None
+    n = max(len(a), len(b))
+    a = (1,) * (n - len(a)) + a
+    b = (1,) * (n - len(b)) + b
+    out = []
+    for x, y in zip(a, b, strict=True):
+        if x == 1:
+            out.append(y)
+        elif y == 1 or x == y:
+            out.append(x)
+        elif x is None or y is None:
+            out.append(x if y is None else y)
+        else:
+            out.append(None)
+    return tuple(out)
+
+
+class Shapes:
+    """Lazy shape inference over one `GraphIndex` (a main graph or a function body)."""
+
+    def __init__(self, gi: GraphIndex, arg_shapes: dict[str, Shape | None] | None = None):
+        self.gi = gi
+        self.arg_shapes = arg_shapes or {}
+        self._out: dict[int, ShapeList] = {}
+        self._const: dict[int, list[int] | None] = {}
+        self._port_offsets: dict[tuple[str, str], int] = {}
+        self._inputs: dict[int, list[tuple[int | None, int, Shape | None]]] = {}
+
+    # ---- inputs --------------------------------------------------------------------------
+    def inputs(self, i: int) -> list[tuple[int | None, int, Shape | None]]:
+        """(producer, port, arg shape) per data input; producer None for function arguments."""
+        got = self._inputs.get(i)
+        if got is None:
+            got = self._inputs[i] = self._parse_inputs(i)
+        return got
+
+    def _parse_inputs(self, i: int) -> list[tuple[int | None, int, Shape | None]]:
+        gi = self.gi
+        out: list[tuple[int | None, int, Shape | None]] = []
+        for text in gi.raw_inputs[i]:
+            if text.startswith("^"):
+                continue
+            if gi.function is None:
+                name, _, port = text.rpartition(":")
+                if not name or not port.isdigit():
+                    name, port = text, "0"
+                j = gi.index.get(name)
+                out.append((j, int(port), None))
+                continue
+            parts = text.split(":")
+            j = gi.index.get(parts[0])
+            if j is None:
+                out.append((None, 0, self.arg_shapes.get(parts[0])))
+            elif len(parts) == 3:
+                out.append((j, self._port(gi.ops[j], parts[1]) + int(parts[2]), None))
+            else:
+                out.append((j, 0, None))
+        return out
+
+    def _port(self, op: str, arg: str) -> int:
+        """Flat output index of a function-body `node:arg:k` reference (k added by caller)."""
+        key = (op, arg)
+        if key not in self._port_offsets:
+            offset = 0
+            try:
+                from tensorflow.python.framework import op_def_registry
+
+                op_def = op_def_registry.get(op)
+                names = [a.name for a in op_def.output_arg] if op_def is not None else []
+                offset = names.index(arg) if arg in names else 0
+            except Exception:  # an op unknown to this TF: take the first output
+                offset = 0
+            self._port_offsets[key] = offset
+        return self._port_offsets[key]
+
+    # ---- public --------------------------------------------------------------------------
+    def shape(self, i: int, port: int = 0) -> Shape | None:
+        outs = self._outputs(i)
+        return outs[port] if port < len(outs) else None
+
+    def input_shape(self, i: int, k: int) -> Shape | None:
+        ins = self.inputs(i)
+        if k >= len(ins):
+            return None
+        j, port, arg = ins[k]
+        return arg if j is None else self.shape(j, port)
+
+    def const_ints(self, j: int | None) -> list[int] | None:
+        """Integer values of a Const node (None if not a small int Const)."""
+        if j is None:
+            return None
+        if j in self._const:
+            return self._const[j]
+        value = None
+        if self.gi.ops[j] == "Const":
+            tensor = self.gi.node(j).attr["value"].tensor
+            if tensor.dtype in (3, 9):  # int32, int64
+                vals = list(tensor.int_val) or list(tensor.int64_val)
+                if not vals and tensor.tensor_content:
+                    import numpy as np
+
+                    dt = np.int32 if tensor.dtype == 3 else np.int64
+                    vals = np.frombuffer(tensor.tensor_content, dtype=dt).tolist()
+                dims = shape_of_proto(tensor.tensor_shape) or ()
+                size = 1
+                for d in dims:
+                    size *= d or 0
+                if len(vals) == 1 and size > 1:
+                    vals = vals * size  # a splat constant
+                value = [int(v) for v in vals]
+        self._const[j] = value
+        return value
+
+    def _input_const(self, i: int, k: int) -> list[int] | None:
+        ins = self.inputs(i)
+        return self.const_ints(ins[k][0]) if k < len(ins) else None
+
+    def int_values(self, i: int, k: int, depth: int = 0) -> list[int | None] | None:
+        """Values of small int tensor input k of node i, None where only the shape is known.
+
+        Enough to read zero-state shapes like Fill(Concat(ExpandDims(batch), [128])) as
+        [None, 128]: the batch is unknown, the width is not.
+        """
+        ins = self.inputs(i)
+        if k >= len(ins) or ins[k][0] is None or depth > 6:
+            return None
+        j, port, _ = ins[k]
+        const = self.const_ints(j)
+        if const is not None:
+            return list(const)
+        op = self.gi.ops[j]
+        if op in ("ExpandDims", "Identity", "Reshape"):
+            got = self.int_values(j, 0, depth + 1)
+            if got is not None:
+                return got
+        elif op == "ConcatV2":
+            out: list[int | None] = []
+            for part in range(len(self.inputs(j)) - 1):
+                vals = self.int_values(j, part, depth + 1)
+                if vals is None:
+                    return None
+                out.extend(vals)
+            return out
+        elif op == "Pack":
+            out = []
+            for part in range(len(self.inputs(j))):
+                vals = self.int_values(j, part, depth + 1)
+                out.append(vals[0] if vals is not None and len(vals) == 1 else None)
+            return out
+        elif op == "Shape":
+            x = self.input_shape(j, 0)
+            if x is not None:
+                return list(x)
+        elif op == "Rank":
+            x = self.input_shape(j, 0)
+            if x is not None:
+                return [len(x)]
+        elif op == "Range":
+            parts = [self.int_values(j, p, depth + 1) for p in range(3)]
+            if all(p is not None and len(p) == 1 and p[0] is not None for p in parts):
+                return list(range(parts[0][0], parts[1][0], parts[2][0] or 1))
+        shape = self.shape(j, port)
+        if shape == ():
+            return [None]
+        if shape is not None and len(shape) == 1 and shape[0] is not None:
+            return [None] * shape[0]
+        return None
+
+    # ---- evaluation ----------------------------------------------------------------------
+    def _outputs(self, i: int) -> ShapeList:
+        got = self._out.get(i)
+        if got is not None:
+            return got
+        # Depth-first with one input iterator per frame: a node is computed only after all its
+        # inputs are; an input already on the current path closes a cycle and stays unknown.
+        stack = [(i, self._producers(i))]
+        on_path = {i}
+        while stack:
+            top, pending = stack[-1]
+            for j in pending:
+                if j in self._out or j in on_path:
+                    continue
+                on_path.add(j)
+                stack.append((j, self._producers(j)))
+                break
+            else:
+                stack.pop()
+                on_path.discard(top)
+                try:
+                    self._out[top] = self._infer(top)
+                except (IndexError, KeyError, ValueError, TypeError, ZeroDivisionError):
+                    self._out[top] = []  # malformed attributes: unknown, never an error
+        return self._out[i]
+
+    def _producers(self, i: int) -> Iterator[int]:
+        merge = self.gi.ops[i] in ("Merge", "RefMerge")
+        for j, _, _ in self.inputs(i):
+            # A Merge only needs its loop-entry input (the other comes round the back edge).
+            if j is not None and not (merge and self.gi.ops[j] == "NextIteration"):
+                yield j
+
+    def _in(self, i: int) -> list[Shape | None]:
+        out = []
+        for j, port, arg in self.inputs(i):
+            if j is None:
+                out.append(arg)
+            else:
+                outs = self._out.get(j, [])
+                out.append(outs[port] if port < len(outs) else None)
+        return out
+
+    def _infer(self, i: int) -> ShapeList:
+        op = self.gi.ops[i]
+        rule = _RULES.get(op)
+        if rule is not None:
+            return rule(self, i)
+        ins = self._in(i)
+        if op in _SAME:
+            return [ins[0] if ins else None]
+        if op in _BROADCAST:
+            return [_broadcast(ins[0], ins[1]) if len(ins) >= 2 else None]
+        if op in _REDUCE:
+            return [_reduce(self, i, ins)]
+        return []
+
+    def attr_int(self, i: int, key: str, default: int = 0) -> int:
+        a = self.gi.attr(i, key)
+        return int(a.i) if a is not None else default
+
+
+def _attr_shape(s: Shapes, i: int, key: str = "shape") -> ShapeList:
+    a = s.gi.attr(i, key)
+    return [shape_of_proto(a.shape) if a is not None else None]
+
+
+def _const(s: Shapes, i: int) -> ShapeList:
+    return [shape_of_proto(s.gi.node(i).attr["value"].tensor.tensor_shape)]
+
+
+def _matmul(s: Shapes, i: int) -> ShapeList:
+    ins = s._in(i)
+    if len(ins) < 2 or ins[0] is None or ins[1] is None or len(ins[0]) != 2 or len(ins[1]) != 2:
+        return [None]
+    ta = s.gi.attr(i, "transpose_a")
+    tb = s.gi.attr(i, "transpose_b")
+    m = ins[0][1] if ta is not None and ta.b else ins[0][0]
+    n = ins[1][0] if tb is not None and tb.b else ins[1][1]
+    return [(m, n)]
+
+
+def _concat(s: Shapes, i: int) -> ShapeList:
+    ins = s._in(i)
+    axis = s._input_const(i, len(ins) - 1)
+    parts = ins[:-1]
+    if axis is None or not parts or any(p is None for p in parts):
+        return [None]
+    rank = len(parts[0])
+    ax = axis[0] % rank if rank else 0
+    total = 0
+    for p in parts:
+        if len(p) != rank:
+            return [None]
+        if p[ax] is None:
+            total = None
+            break
+        total += p[ax]
+    out = list(parts[0])
+    out[ax] = total
+    for d in range(rank):
+        if d != ax and out[d] is None:
+            out[d] = next((p[d] for p in parts if p[d] is not None), None)
+    return [tuple(out)]
+
+
+def _split(s: Shapes, i: int) -> ShapeList:
+    n = s.attr_int(i, "num_split", 1)
+    axis = s._input_const(i, 0)
+    value = s._in(i)[1] if len(s._in(i)) > 1 else None
+    if axis is None or value is None or not value:
+        return [None] * n
+    ax = axis[0] % len(value)
+    out = list(value)
+    out[ax] = value[ax] // n if value[ax] is not None else None
+    return [tuple(out)] * n
+
+
+def _unpack(s: Shapes, i: int) -> ShapeList:
+    n = s.attr_int(i, "num", 1)
+    value = s._in(i)[0]
+    if value is None:
+        return [None] * n
+    ax = s.attr_int(i, "axis") % len(value)
+    return [value[:ax] + value[ax + 1 :]] * n
+
+
+def _pack(s: Shapes, i: int) -> ShapeList:
+    ins = s._in(i)
+    if not ins or ins[0] is None:
+        known = next((x for x in ins if x is not None), None)
+        if known is None:
+            return [None]
+        ins = [known] * len(ins)
+    ax = s.attr_int(i, "axis")
+    rank = len(ins[0]) + 1
+    ax %= rank
+    return [(*ins[0][:ax], len(ins), *ins[0][ax:])]
+
+
+def _transpose(s: Shapes, i: int) -> ShapeList:
+    x = s._in(i)[0]
+    perm = s.int_values(i, 1)
+    if x is None or perm is None or len(perm) != len(x) or None in perm:
+        return [None]
+    return [tuple(x[p] for p in perm)]
+
+
+def _reshape(s: Shapes, i: int) -> ShapeList:
+    x = s._in(i)[0]
+    target = s.int_values(i, 1)
+    if target is None:
+        return [None]
+    dims: list[int | None] = [d if d is not None and d >= 0 else None for d in target]
+    if target.count(-1) == 1 and x is not None and all(d is not None for d in x):
+        total = 1
+        for d in x:
+            total *= d
+        known = 1
+        for d in dims:
+            known *= d if d is not None else 1
+        dims[target.index(-1)] = total // known if known else None
+    return [tuple(dims)]
+
+
+def _expand(s: Shapes, i: int) -> ShapeList:
+    x = s._in(i)[0]
+    dim = s._input_const(i, 1)
+    if x is None or dim is None:
+        return [None]
+    ax = dim[0] % (len(x) + 1)
+    return [(*x[:ax], 1, *x[ax:])]
+
+
+def _squeeze(s: Shapes, i: int) -> ShapeList:
+    x = s._in(i)[0]
+    if x is None:
+        return [None]
+    a = s.gi.attr(i, "squeeze_dims")
+    dims = {d % len(x) for d in a.list.i} if a is not None and a.list.i else None
+    return [
+        tuple(d for k, d in enumerate(x) if not ((dims is None and d == 1) or (dims and k in dims)))
+    ]
+
+
+def _strided_slice(s: Shapes, i: int) -> ShapeList:
+    x = s._in(i)[0]
+    if x is None or s.attr_int(i, "ellipsis_mask") or s.attr_int(i, "new_axis_mask"):
+        return [None]
+    shrink = s.attr_int(i, "shrink_axis_mask")
+    full = s.attr_int(i, "begin_mask") & s.attr_int(i, "end_mask")
+    begin = s._input_const(i, 1) or []
+    out = []
+    for k, d in enumerate(x):
+        if shrink >> k & 1:
+            continue
+        out.append(d if (full >> k & 1) or k >= len(begin) else None)
+    return [tuple(out)]
+
+
+def _shape_op(s: Shapes, i: int) -> ShapeList:
+    x = s._in(i)[0]
+    return [(len(x),) if x is not None else None]
+
+
+def _fill(s: Shapes, i: int) -> ShapeList:
+    dims = s.int_values(i, 0)
+    return [
+        tuple(d if d is not None and d >= 0 else None for d in dims) if dims is not None else None
+    ]
+
+
+def _list_item(s: Shapes, i: int) -> ShapeList:
+    dims = s._input_const(i, 2)
+    return [tuple(d if d >= 0 else None for d in dims) if dims is not None else None]
+
+
+def _list_stack(s: Shapes, i: int) -> ShapeList:
+    dims = s.int_values(i, 1)
+    if dims is None:
+        return [None]
+    return [(None, *(d if d is not None and d >= 0 else None for d in dims))]
+
+
+def _ta_read(s: Shapes, i: int) -> ShapeList:
+    # The handle (input 0) carries the array's element shape, see "TensorArrayV3" below.
+    return [s._in(i)[0]]
+
+
+def _ta_gather(s: Shapes, i: int) -> ShapeList:
+    got = _attr_shape(s, i, "element_shape")[0] or s._in(i)[0]
+    return [(None, *got) if got is not None else None]
+
+
+def _xent(s: Shapes, i: int) -> ShapeList:
+    logits = s._in(i)[0]
+    return [logits[:-1] if logits else None, logits]
+
+
+def _argmax(s: Shapes, i: int) -> ShapeList:
+    x = s._in(i)[0]
+    axis = s._input_const(i, 1)
+    if x is None or axis is None:
+        return [None]
+    ax = axis[0] % len(x)
+    return [x[:ax] + x[ax + 1 :]]
+
+
+def _select(s: Shapes, i: int) -> ShapeList:
+    ins = s._in(i)
+    return [_broadcast(ins[1], ins[2]) if len(ins) >= 3 else None]
+
+
+def _switch(s: Shapes, i: int) -> ShapeList:
+    x = s._in(i)[0]
+    return [x, x]
+
+
+def _merge(s: Shapes, i: int) -> ShapeList:
+    known = [x for x in s._in(i) if x is not None]
+    return [known[0] if known else None, ()]
+
+
+def _addn(s: Shapes, i: int) -> ShapeList:
+    ins = s._in(i)
+    return [ins[0] if ins else None]
+
+
+def _gather(s: Shapes, i: int) -> ShapeList:
+    ins = s._in(i)
+    if len(ins) < 2 or ins[0] is None or ins[1] is None:
+        return [None]
+    return [ins[1] + ins[0][1:]]
+
+
+def _list_attr_shapes(s: Shapes, i: int) -> ShapeList:
+    a = s.gi.attr(i, "output_shapes")
+    return [shape_of_proto(p) for p in a.list.shape] if a is not None else []
+
+
+def _gather_nd(s: Shapes, i: int) -> ShapeList:
+    ins = s._in(i)
+    if len(ins) < 2 or ins[0] is None or ins[1] is None or ins[1][-1] is None:
+        return [None]
+    return [ins[1][:-1] + ins[0][ins[1][-1] :]]
+
+
+def _reduce(s: Shapes, i: int, ins: list[Shape | None]) -> Shape | None:
+    x = ins[0] if ins else None
+    axes = s._input_const(i, 1)
+    if x is None or axes is None:
+        return None
+    keep = s.gi.attr(i, "keep_dims")
+    drop = {a % len(x) for a in axes} if x else set()
+    if keep is not None and keep.b:
+        return tuple(1 if k in drop else d for k, d in enumerate(x))
+    return tuple(d for k, d in enumerate(x) if k not in drop)
+
+
+_RULES: dict[str, Callable[[Shapes, int], ShapeList]] = {
+    "Placeholder": _attr_shape,
+    "PlaceholderWithDefault": _attr_shape,
+    "VarHandleOp": _attr_shape,
+    "VariableV2": _attr_shape,
+    "Variable": _attr_shape,
+    "Const": _const,
+    "MatMul": _matmul,
+    "ConcatV2": _concat,
+    "Split": _split,
+    "Unpack": _unpack,
+    "Pack": _pack,
+    "Transpose": _transpose,
+    "Reshape": _reshape,
+    "ExpandDims": _expand,
+    "Squeeze": _squeeze,
+    "StridedSlice": _strided_slice,
+    "Shape": _shape_op,
+    "Fill": _fill,
+    "TensorListGetItem": _list_item,
+    "TensorListStack": _list_stack,
+    "TensorArrayReadV3": _ta_read,
+    "TensorArrayV3": lambda s, i: [*_attr_shape(s, i, "element_shape"), ()],
+    "TensorArrayGatherV3": _ta_gather,
+    "SparseSoftmaxCrossEntropyWithLogits": _xent,
+    "SoftmaxCrossEntropyWithLogits": _xent,
+    "ArgMax": _argmax,
+    "ArgMin": _argmax,
+    "Select": _select,
+    "SelectV2": _select,
+    "Switch": _switch,
+    "RefSwitch": _switch,
+    "Merge": _merge,
+    "RefMerge": _merge,
+    "AddN": _addn,
+    "GatherV2": _gather,
+    "Gather": _gather,
+    "ResourceGather": _gather,
+    "GatherNd": _gather_nd,
+    "Range": lambda s, i: [(None,)],
+    "If": lambda s, i: _list_attr_shapes(s, i),
+    "StatelessIf": lambda s, i: _list_attr_shapes(s, i),
+    "While": lambda s, i: _list_attr_shapes(s, i),
+    "StatelessWhile": lambda s, i: _list_attr_shapes(s, i),
+}
+
+__all__ = ["Shape", "Shapes"]
