@@ -112,7 +112,7 @@ def _report(
     )
 
     shapes = Shapes(main)
-    flops = count_flops(graphs, roles, loops, frames, trip, shapes)
+    flops = count_flops(graphs, roles, loops, frames, trip, shapes, cells)
     graph = source.graph if built else (source if info.kind == "tf_graph" else None)
     if tfprof is None:
         tfprof = graph is not None

@@ -136,6 +136,33 @@ def _body_shapes(graphs: GraphSet, where: GraphIndex, i: int, body: GraphIndex) 
     return Shapes(body, args)
 
 
+def _unrolled_cells(shapes: Shapes, cells: Sequence[Any], by_type: Counter) -> tuple[int, set[int]]:
+    """FLOPs of unrolled cells, fast: every call of a cell creates the same ops (that is how
+    timesteps.py found the calls), so once calls 1 and 2 are checked to cost the same, op by op
+    type, call 1 stands for calls 1..T-1. Call 0 is counted on its own (it reads the zero
+    state). Returns (flops, ops covered)."""
+    total, covered = 0, set()
+    for cell in cells:
+        if cell.calls < 4:
+            continue
+        calls: list[list[int]] = [[] for _ in range(cell.calls)]
+        for i, k in cell.call_of.items():
+            calls[k].append(i)
+        if any(len(c) != len(calls[0]) for c in calls):
+            continue
+        t1: Counter = Counter()
+        t2: Counter = Counter()
+        f1 = _count(shapes, calls[1], t1, 1)
+        f2 = _count(shapes, calls[2], t2, 1)
+        if f1 != f2 or t1 != t2:
+            continue
+        total += _count(shapes, calls[0], by_type, 1) + f1 * (cell.calls - 1)
+        for op, f in t1.items():
+            by_type[op] += f * (cell.calls - 1)
+        covered.update(cell.call_of)
+    return total, covered
+
+
 def _if_flops(graphs: GraphSet, shapes: Shapes, i: int, by_type: Counter) -> int:
     """A v2 cond (static_rnn with sequence_length) counts its costlier branch: the one that runs
     the cell; the other only copies states through."""
@@ -161,6 +188,7 @@ def count_flops(
     frames: dict[str, list[int]],
     trip_count: int | None,
     shapes: Shapes | None = None,
+    cells: Sequence[Any] = (),
 ) -> FlopsSummary:
     """The flops part of the report. `frames`: v1 frame -> member nodes (from loops.frame_members)."""
     main = graphs.main
@@ -174,7 +202,10 @@ def count_flops(
     forward = [i for i, r in enumerate(roles) if r == "forward"]
     outside = [i for i in forward if i not in in_forward_frame]
     times = trip_count or 0
-    outside_flops = _count(shapes, outside, by_type, 1)
+    cell_flops, covered = _unrolled_cells(shapes, cells, by_type)
+    outside_flops = cell_flops + _count(
+        shapes, [i for i in outside if i not in covered], by_type, 1
+    )
     per_step = _count(shapes, sorted(in_forward_frame), by_type, times)
     has_loop = bool(in_forward_frame)
     for i in outside:

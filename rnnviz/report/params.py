@@ -213,17 +213,26 @@ def summarize_params(
 
 
 def _consumer_ops(gi: GraphIndex, var_idx: set[int]) -> dict[str, list[str]]:
-    """Op types that read each variable (directly or through one read op): spots embeddings."""
+    """Op types that read each variable directly or through its read op: spots embeddings."""
     out: dict[str, list[str]] = defaultdict(list)
     if not var_idx:
         return out
-    read_of: dict[int, int] = {}
+    reads: dict[int, int] = {}  # read op -> variable
+    gathers = []
     for i, op in enumerate(gi.ops):
-        if op in ("ReadVariableOp", "Identity", "ResourceGather", "Gather", "GatherV2"):
+        if op == "ReadVariableOp" or (op == "Identity" and gi.names[i].endswith("/read")):
             ins = gi.data_inputs(i)
             if ins and ins[0][0] in var_idx:
+                reads[i] = ins[0][0]
                 out[gi.names[ins[0][0]]].append(op)
-                read_of[i] = ins[0][0]
+        elif op in ("ResourceGather", "Gather", "GatherV2"):
+            gathers.append(i)
+    for i in gathers:
+        ins = gi.data_inputs(i)
+        if ins:
+            var = ins[0][0] if ins[0][0] in var_idx else reads.get(ins[0][0])
+            if var is not None:
+                out[gi.names[var]].append(gi.ops[i])
     return out
 
 

@@ -290,8 +290,14 @@ class Shapes:
         return self._out[i]
 
     def _producers(self, i: int) -> Iterator[int]:
-        merge = self.gi.ops[i] in ("Merge", "RefMerge")
-        for j, _, _ in self.inputs(i):
+        op = self.gi.ops[i]
+        merge = op in ("Merge", "RefMerge")
+        ins = self.inputs(i)
+        if op == "Pack" and ins:
+            # Stacking T step outputs: the first one's shape is the shape of all of them, and
+            # not walking the other T-1 spares a walk of the whole unrolled graph.
+            ins = ins[:1]
+        for j, _, _ in ins:
             # A Merge only needs its loop-entry input (the other comes round the back edge).
             if j is not None and not (merge and self.gi.ops[j] == "NextIteration"):
                 yield j
@@ -393,10 +399,7 @@ def _unpack(s: Shapes, i: int) -> ShapeList:
 def _pack(s: Shapes, i: int) -> ShapeList:
     ins = s._in(i)
     if not ins or ins[0] is None:
-        known = next((x for x in ins if x is not None), None)
-        if known is None:
-            return [None]
-        ins = [known] * len(ins)
+        return [None]
     ax = s.attr_int(i, "axis")
     rank = len(ins[0]) + 1
     ax %= rank

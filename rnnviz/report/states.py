@@ -46,11 +46,17 @@ def infer_states(gi: GraphIndex, cells: Sequence[Cell], shapes: Shapes) -> list[
         if cell.calls < 2 or not calls[0] or any(len(c) != len(calls[0]) for c in calls):
             continue
         picks = _first_call_states(gi, calls[0], set(calls[1]))
+        # Every call made the same ops: shapes of call 1 stand for all later calls, which
+        # spares a shape walk down the whole unrolled chain.
+        known = {
+            (pos, port): (shapes.shape(calls[0][pos], port), shapes.shape(calls[1][pos], port))
+            for _, pos, port in picks
+        }
         for k, ops in enumerate(calls):
             step = k if cell.direction == "fw" else cell.calls - 1 - k
             for kind, pos, port in picks:
                 node = ops[pos]
-                shape = shapes.shape(node, port)
+                shape = known[(pos, port)][min(k, 1)]
                 out.append(
                     StateTensor(
                         cell.layer,
@@ -146,6 +152,8 @@ def loop_exits(
     """
     main = graphs.main
     forward_frames = {lp.name for lp in loops if lp.kind == "v1_frame" and lp.role == "forward"}
+    if not any(lp.role == "forward" and lp.in_function is None for lp in loops):
+        return []  # nothing leaves a loop; also spares the consumer map of a big unrolled graph
     cons = main.consumers()
     out: list[LoopExit] = []
     for frame, members in frames.items():
