@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import networkx as nx
+import numpy as np
 
 __all__ = [
     "MAX_ELEMENTS",
@@ -65,22 +66,19 @@ class Block:
     id: str
     kind: str  # "step" (layer x direction x step), "role", "loop"
     label: str
-    ops: tuple[tuple[str, str], ...]  # (name, op type) of its ops, in graph order
-    internal: tuple[tuple[int, int], ...] = ()  # edges between its ops (indexes into `ops`)
+    n_ops: int
+    number: int  # position in `Partition.blocks` (what `Partition.node_block` holds)
     layer: int | None = None
     direction: str | None = None
     step: int | None = None
     role: str | None = None
-    detail: str = ""  # e.g. the loop's body function
-
-    @property
-    def n_ops(self) -> int:
-        return len(self.ops)
+    detail: str = ""  # a v2 loop's body function
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Partition:
-    """A GraphDef cut into blocks, with tensor-edge counts between blocks. Computed once per graph."""
+    """A GraphDef cut into blocks, with tensor-edge counts between blocks. Computed once per graph
+    and small enough to pickle into the dashboard's cache (arrays, not per-node objects)."""
 
     blocks: dict[str, Block]
     edges: dict[tuple[str, str], int]
@@ -88,17 +86,35 @@ class Partition:
     time_steps: int  # 1 + the largest step tag (0: no per-step ops, e.g. a loop graph)
     rows: tuple[tuple[int, str], ...]  # (layer, direction) pairs that have step blocks, in order
     loops: tuple[str, ...]  # ids of loop blocks
+    names: list[str] = field(repr=False)
+    ops: list[str] = field(repr=False)
+    node_block: np.ndarray = field(repr=False)  # block number of every node
+    inner: np.ndarray = field(repr=False)  # [2, E] node-index pairs of edges inside a block
+    # v2 loop blocks: the body function's (name, op) list and its edges (local indexes).
+    bodies: dict[str, tuple[list[tuple[str, str]], list[tuple[int, int]]]] = field(repr=False)
 
     @property
     def unrolled(self) -> bool:
         return self.time_steps > 0
+
+    def block_ops(self, block_id: str) -> tuple[list[tuple[str, str]], list[tuple[int, int]]]:
+        """(name, op) of a block's ops in graph order, and its internal edges as local indexes."""
+        if block_id in self.bodies:
+            return self.bodies[block_id]
+        number = self.blocks[block_id].number
+        members = np.flatnonzero(self.node_block == number)
+        local = {int(g): k for k, g in enumerate(members)}
+        src, dst = self.inner
+        sel = self.node_block[src] == number
+        pairs = [(local[int(a)], local[int(b)]) for a, b in zip(src[sel], dst[sel], strict=True)]
+        return [(self.names[i], self.ops[i]) for i in members], pairs
 
 
 @dataclass(frozen=True)
 class View:
     """What one panel draws: nodes and edges with positions, and how it was reduced to fit."""
 
-    partition: Partition = field(repr=False)
+    partition: Partition = field(repr=False, compare=False)
     expanded: frozenset[str]
     group: int  # time steps per step block (1: one block per step)
     nodes: tuple[dict[str, Any], ...]
@@ -125,15 +141,7 @@ class View:
 
 
 # ------------------------------------------------------------------------------------------------
-# Partition: one pass over the node list.
-
-
-def _node_name(inp: str) -> str:
-    """'^a/b:1' -> 'a/b' (control input marker and output port dropped)."""
-    if inp.startswith("^"):
-        inp = inp[1:]
-    colon = inp.find(":")
-    return inp if colon < 0 else inp[:colon]
+# Partition: one pass over the node list, one over the inputs.
 
 
 def _fn_node_name(inp: str) -> str:
@@ -152,17 +160,50 @@ def _role_id(role: str) -> str:
     return f"role/{role}"
 
 
-def _internal_edges(
-    names: list[str], inputs: list[Iterable[str]], strip: Any
-) -> tuple[tuple[int, int], ...]:
-    index = {n: i for i, n in enumerate(names)}
-    out = []
-    for j, ins in enumerate(inputs):
-        for raw in ins:
-            i = index.get(strip(raw))
-            if i is not None and i != j:
-                out.append((i, j))
-    return tuple(out)
+def _classify(
+    graph_def: Any, step_tensors: Any
+) -> tuple[Any, list[str], dict[int, tuple[int, str, int]], dict[int, tuple[str, str]]]:
+    """The report's classification on one shared index: (index, roles, step tags, loops).
+
+    `op_roles`, `op_steps` and `find_loops` each index the GraphDef again; on the 230k-node graph
+    that is most of the time budget, so the same published building blocks are called here on a
+    single `GraphIndex` (results are identical)."""
+    from rnnviz.report.graph import GraphIndex, GraphSet
+    from rnnviz.report.loops import loops_of
+    from rnnviz.report.roles import roles_of
+    from rnnviz.report.timesteps import apply_record, find_cells, steps_from_cells
+
+    gi = GraphIndex.of_nodes(graph_def.node)
+    roles = roles_of(gi.names, gi.ops)
+    cells = find_cells(gi, roles)
+    if step_tensors:
+        apply_record(gi, cells, step_tensors)
+    tags = steps_from_cells(cells, step_tensors or (), gi)
+    loops = _loops_by_index(gi.index, loops_of(GraphSet(graph_def, gi)))
+    return gi, roles, tags, loops
+
+
+def _loops_by_index(index: Mapping[str, int], loops: Iterable[Any]) -> dict[int, tuple[str, str]]:
+    """node index -> (loop block id, body function or "") from the report's `LoopInfo`s.
+
+    v1 frames: every frame node of the main graph joins the loop block. v2: the main graph holds
+    only the `While` op; its block shows the body function. Loops inside functions are not
+    separate blocks (they are drawn inside their function's body)."""
+    out: dict[int, tuple[str, str]] = {}
+    for loop in loops:
+        if loop.in_function:
+            continue
+        bid = f"loop/{loop.name}"
+        if loop.kind == "v2_while":
+            names: Iterable[str] = (loop.name,)
+            body = loop.body_function or ""
+        else:
+            names, body = loop.body_nodes, ""
+        for name in names:
+            i = index.get(name)
+            if i is not None:
+                out.setdefault(i, (bid, body))
+    return out
 
 
 def partition(
@@ -175,38 +216,48 @@ def partition(
 ) -> Partition:
     """Cut a GraphDef into blocks.
 
-    `steps` (node -> (layer, direction, step)), `roles` (node -> role) and `loops`
-    (node -> (loop id, body function name or "")) default to the report's classification.
+    By default the report classifies the ops (roles, step tags from `step_tensors` or inferred,
+    loops). Tests and callers with their own classification pass `steps` (node -> (layer,
+    direction, step)), `roles` (node -> role) and `loops` (node -> (loop id, body function)).
     """
-    if steps is None:
-        from rnnviz.report.timesteps import op_steps
+    if steps is None and roles is None and loops is None:
+        gi, role_list, tags, loop_of = _classify(graph_def, step_tensors)
+        names, ops, raw_inputs, index = gi.names, gi.ops, gi.raw_inputs, gi.index
+    else:
+        nodes = graph_def.node
+        names = [n.name for n in nodes]
+        ops = [n.op for n in nodes]
+        raw_inputs = [n.input for n in nodes]
+        index = {n: i for i, n in enumerate(names)}
+        role_list = [(roles or {}).get(n, "other") for n in names]
+        tags = {index[n]: t for n, t in (steps or {}).items() if n in index}
+        loop_of = {index[n]: v for n, v in (loops or {}).items() if n in index}
 
-        steps = op_steps(graph_def, step_tensors)
-    if roles is None:
-        from rnnviz.report.roles import op_roles
-
-        roles = op_roles(graph_def)
-    if loops is None:
-        loops = loop_membership(graph_def)
-
-    nodes = graph_def.node
-    # First pass: the fine key of every node. Forward ops outside the steps and loops are split
-    # by top name scope (inputs, head, loss, metrics, ...): the report's roles are coarser.
+    # Fine key of every node. Forward ops outside the steps and loops are split by top name
+    # scope (inputs, head, loss, metrics, ...): the report's roles are coarser than the picture.
     keys: list[str] = []
     meta: dict[str, dict[str, Any]] = {}
     scope_size: dict[str, int] = defaultdict(int)
     max_step = -1
     rows: set[tuple[int, str]] = set()
-    for node in nodes:
-        name = node.name
-        role = roles.get(name, "other")
-        loop = loops.get(name)
-        tag = steps.get(name)
+    role_block: dict[str, str] = {}
+    for i, name in enumerate(names):
+        role = role_list[i]
+        if role in BACKWARD_ROLES and (not loop_of or i not in loop_of):
+            # Most nodes of a training graph (gradients, Adam): the cheapest path first.
+            bid = role_block.get(role)
+            if bid is None:
+                bid = role_block[role] = _role_id(role)
+                meta[bid] = {"kind": "role", "role": role}
+            keys.append(bid)
+            continue
+        loop = loop_of.get(i) if loop_of else None
+        tag = tags.get(i)
         if loop is not None:
             bid = loop[0]
             if bid not in meta:
                 meta[bid] = {"kind": "loop", "role": role, "detail": loop[1]}
-        elif tag is not None and role not in BACKWARD_ROLES:
+        elif tag is not None:
             layer, direction, step = tag
             bid = _step_id(layer, direction, step)
             if bid not in meta:
@@ -215,11 +266,13 @@ def partition(
                 max_step = max(max_step, step)
         elif role == "forward":
             # "concat_3" and "concat" are one scope: TF numbers repeats (one per step in bi graphs).
-            bid = _role_id(f"forward/{_SCOPE_NUMBER.sub('', name.partition('/')[0])}")
+            bid = "role/forward/" + _SCOPE_NUMBER.sub("", name.partition("/")[0])
             scope_size[bid] += 1
         else:
-            bid = _role_id(role)
-            meta.setdefault(bid, {"kind": "role", "role": role})
+            bid = role_block.get(role)
+            if bid is None:
+                bid = role_block[role] = _role_id(role)
+                meta[bid] = {"kind": "role", "role": role}
         keys.append(bid)
     # A foreign graph may have hundreds of top scopes: keep the biggest, pool the rest.
     kept = set(sorted(scope_size, key=lambda b: (-scope_size[b], b))[:MAX_SCOPE_BLOCKS])
@@ -227,48 +280,59 @@ def partition(
     for bid in scope_size:
         target = bid if bid in kept else pooled
         meta.setdefault(target, {"kind": "role", "role": target.removeprefix("role/")})
-    block_of: dict[str, str] = {}
-    members: dict[str, list[int]] = defaultdict(list)
-    for idx, (node, bid) in enumerate(zip(nodes, keys, strict=True)):
-        if bid in scope_size and bid not in kept:
-            bid = pooled
-        block_of[node.name] = bid
-        members[bid].append(idx)
+    order = {bid: k for k, bid in enumerate(meta)}
+    if len(kept) < len(scope_size):
+        keys = [pooled if (k in scope_size and k not in kept) else k for k in keys]
+    node_block = np.fromiter((order[k] for k in keys), dtype=np.int32, count=len(keys))
 
-    # Edge pass: aggregate between blocks, keep edges inside a block for its expansion.
-    edges: dict[tuple[str, str], int] = defaultdict(int)
-    internal: dict[str, list[tuple[str, str]]] = defaultdict(list)
-    for node in nodes:
-        dst = block_of[node.name]
-        for raw in node.input:
-            src_name = _node_name(raw)
-            src = block_of.get(src_name)
-            if src is None:
-                continue
-            if src == dst:
-                internal[dst].append((src_name, node.name))
+    # Edge pass (data and control inputs). Most inputs are a plain node name: one dict look-up.
+    nb = node_block.tolist()
+    cross: dict[int, int] = defaultdict(int)
+    inner_src: list[int] = []
+    inner_dst: list[int] = []
+    n_blocks = len(order)
+    get = index.get
+    for j, ins in enumerate(raw_inputs):
+        bj = nb[j]
+        for raw in ins:
+            i = get(raw)
+            if i is None:
+                name = raw[1:] if raw[0] == "^" else raw
+                colon = name.rfind(":")
+                i = get(name if colon < 0 else name[:colon])
+                if i is None:
+                    continue
+            bi = nb[i]
+            if bi == bj:
+                inner_src.append(i)
+                inner_dst.append(j)
             else:
-                edges[(src, dst)] += 1
+                cross[bi * n_blocks + bj] += 1
+    ids = list(order)
+    edges = {(ids[k // n_blocks], ids[k % n_blocks]): n for k, n in cross.items()}
 
+    counts = np.bincount(node_block, minlength=n_blocks)
     functions = {f.signature.name: f for f in graph_def.library.function}
+    bodies: dict[str, tuple[list[tuple[str, str]], list[tuple[int, int]]]] = {}
     blocks: dict[str, Block] = {}
-    for bid, idxs in members.items():
+    for bid, k in order.items():
         m = meta[bid]
-        ops = tuple((nodes[i].name, nodes[i].op) for i in idxs)
-        local = {name: k for k, (name, _) in enumerate(ops)}
-        pairs = tuple((local[a], local[b]) for a, b in internal.get(bid, ()))
+        n_ops = int(counts[k])
         if m["kind"] == "loop" and m.get("detail") in functions:
             # A v2 loop: the graph holds one While op; what runs per step is its body function.
             body = functions[m["detail"]]
-            names = [n.name for n in body.node_def]
-            pairs = _internal_edges(names, [n.input for n in body.node_def], _fn_node_name)
-            ops = tuple((n.name, n.op) for n in body.node_def)
+            body_names = [n.name for n in body.node_def]
+            bodies[bid] = (
+                [(n.name, n.op) for n in body.node_def],
+                _internal_edges(body_names, [n.input for n in body.node_def]),
+            )
+            n_ops = len(body_names)
         blocks[bid] = Block(
             id=bid,
             kind=m["kind"],
-            label=_label(bid, m, len(ops)),
-            ops=ops,
-            internal=pairs,
+            label=_label(bid, m, n_ops),
+            n_ops=n_ops,
+            number=k,
             layer=m.get("layer"),
             direction=m.get("direction"),
             step=m.get("step"),
@@ -277,12 +341,28 @@ def partition(
         )
     return Partition(
         blocks=blocks,
-        edges=dict(edges),
-        n_nodes=len(nodes),
+        edges=edges,
+        n_nodes=len(names),
         time_steps=max_step + 1,
         rows=tuple(sorted(rows, key=lambda r: (r[0], r[1] != "fw"))),
         loops=tuple(sorted(b for b, m in meta.items() if m["kind"] == "loop")),
+        names=list(names),
+        ops=list(ops),
+        node_block=node_block,
+        inner=np.array([inner_src, inner_dst], dtype=np.int32).reshape(2, -1),
+        bodies=bodies,
     )
+
+
+def _internal_edges(names: list[str], inputs: list[Iterable[str]]) -> list[tuple[int, int]]:
+    index = {n: i for i, n in enumerate(names)}
+    out = []
+    for j, ins in enumerate(inputs):
+        for raw in ins:
+            i = index.get(_fn_node_name(raw))
+            if i is not None and i != j:
+                out.append((i, j))
+    return out
 
 
 def _label(bid: str, m: Mapping[str, Any], n_ops: int) -> str:
@@ -293,27 +373,6 @@ def _label(bid: str, m: Mapping[str, Any], n_ops: int) -> str:
         body = f"\nbody {m['detail']}" if m.get("detail") else ""
         return f"while {name}{body}\n{n_ops} ops"
     return f"{str(m['role']).removeprefix('forward/')}\n{n_ops} ops"
-
-
-def loop_membership(graph_def: Any) -> dict[str, tuple[str, str]]:
-    """node name -> (loop block id, body function or "") from the report's `find_loops`.
-
-    v1 frames: every frame node of the main graph joins the loop block. v2: the main graph holds
-    only the `While` op; its block shows the body function. Loops inside functions are not
-    separate blocks (they are drawn inside their function's body)."""
-    from rnnviz.report.loops import find_loops
-
-    out: dict[str, tuple[str, str]] = {}
-    for loop in find_loops(graph_def):
-        if loop.in_function:
-            continue
-        bid = f"loop/{loop.name}"
-        if loop.kind == "v2_while":
-            out.setdefault(loop.name, (bid, loop.body_function or ""))
-        else:
-            for name in loop.body_nodes:
-                out.setdefault(name, (bid, ""))
-    return out
 
 
 # ------------------------------------------------------------------------------------------------
@@ -484,10 +543,10 @@ def make_view(
         ops: list[tuple[str, str]] = []
         pairs: list[tuple[int, int]] = []
         for fine in fine_of[cid]:
-            b = part.blocks[fine]
+            block_ops, block_pairs = part.block_ops(fine)
             off = len(ops)
-            ops.extend(b.ops)
-            pairs.extend((off + a, off + c) for a, c in b.internal)
+            ops.extend(block_ops)
+            pairs.extend((off + a, off + c) for a, c in block_pairs)
         shown = min(len(ops), per_block)
         shown_pairs = [(a, c) for a, c in pairs if a < shown and c < shown]
         layout = _op_layout(shown, shown_pairs)

@@ -1,0 +1,445 @@
+"""Pure functions from reports, structure views and run-store data to what Dash draws.
+
+Each function takes plain data (report dicts, `rnnviz.structure.View`, metric rows, arrays) and
+returns a plotly figure, cytoscape elements or small tables; no callbacks, no I/O, no TensorFlow.
+The pages call them; the unit tests call them directly.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from rnnviz.structure import View
+
+# ------------------------------------------------------------------------------------------------
+# Structure (dash-cytoscape)
+
+_LAYER_COLOURS = ("#4e79a7", "#59a14f", "#9c755f", "#b07aa1", "#76b7b2", "#edc948")
+_ROLE_COLOURS = {
+    "gradients": "#e15759",
+    "optimizer": "#f28e2b",
+    "initialization": "#bab0ac",
+    "save_restore": "#bab0ac",
+    "other": "#d4d4d4",
+}
+
+STYLESHEET: list[dict[str, Any]] = [
+    {
+        "selector": "node",
+        "style": {
+            "label": "data(label)",
+            "text-wrap": "wrap",
+            "text-valign": "center",
+            "text-halign": "center",
+            "font-size": 11,
+            "shape": "round-rectangle",
+            "width": 130,
+            "height": 60,
+            "background-color": "#cfd8e3",
+            "border-width": 1,
+            "border-color": "#6b7b8c",
+        },
+    },
+    {"selector": ".role", "style": {"background-color": "#e8e8e8"}},
+    {"selector": ".loop", "style": {"background-color": "#ffd59e", "border-width": 2}},
+    {
+        "selector": ".expanded",
+        "style": {
+            "background-opacity": 0.12,
+            "text-valign": "top",
+            "font-weight": "bold",
+            "border-style": "dashed",
+        },
+    },
+    {
+        "selector": ".op",
+        "style": {
+            "width": 130,
+            "height": 30,
+            "font-size": 9,
+            "background-color": "#ffffff",
+            "shape": "rectangle",
+        },
+    },
+    {"selector": ".more", "style": {"font-style": "italic", "background-color": "#f3f3f3"}},
+    {
+        "selector": "edge",
+        "style": {
+            "width": "data(w)",
+            "line-color": "#9aa5b1",
+            "target-arrow-color": "#9aa5b1",
+            "target-arrow-shape": "triangle",
+            "curve-style": "bezier",
+            "arrow-scale": 0.7,
+        },
+    },
+]
+for _i, _c in enumerate(_LAYER_COLOURS):
+    STYLESHEET.append(
+        {"selector": f".layer{_i}", "style": {"background-color": _c, "color": "#fff"}}
+    )
+for _role, _c in _ROLE_COLOURS.items():
+    STYLESHEET.append({"selector": f".role-{_role}", "style": {"background-color": _c}})
+
+
+def cyto_elements(view: View) -> list[dict[str, Any]]:
+    """Cytoscape elements of a structure view, positions from the server (`preset` layout)."""
+    out: list[dict[str, Any]] = []
+    for node in view.nodes:
+        kind = node["kind"]
+        classes = [kind]
+        if kind == "step" and node.get("layer") is not None:
+            classes.append(f"layer{node['layer'] % len(_LAYER_COLOURS)}")
+        if kind == "role" and node.get("role"):
+            classes.append(f"role-{node['role']}")
+        if node.get("expanded"):
+            classes.append("expanded")
+        data = {k: v for k, v in node.items() if k not in ("x", "y") and v is not None}
+        element: dict[str, Any] = {"data": data, "classes": " ".join(classes)}
+        if not node.get("expanded"):  # a compound parent takes its place from its children
+            element["position"] = {"x": node["x"], "y": node["y"]}
+        out.append(element)
+    for edge in view.edges:
+        data = dict(edge)
+        data["w"] = round(1 + math.log10(max(edge["n"], 1)), 2)
+        out.append({"data": data})
+    return out
+
+
+def view_summary(view: View) -> str:
+    """One line under a panel: what is drawn and how it was reduced."""
+    part = view.partition
+    blocks = len(view.block_ids())
+    text = f"{blocks} blocks, {view.n_elements} elements drawn for {part.n_nodes:,} nodes"
+    if part.unrolled:
+        text += f"; {part.time_steps} time steps"
+        if view.group > 1:
+            text += f" in ranges of {view.group}"
+    if part.loops:
+        text += f"; {len(part.loops)} while loop(s)"
+    if view.hidden_edges:
+        text += f"; {view.hidden_edges} op edges hidden (element cap)"
+    return text
+
+
+# ------------------------------------------------------------------------------------------------
+# Training
+
+
+def curves_figure(series: Mapping[str, Sequence[Mapping[str, Any]]]) -> go.Figure:
+    """Loss and accuracy against step, one line per run (`series`: label -> metric row dicts)."""
+    fig = make_subplots(rows=1, cols=2, subplot_titles=("loss", "accuracy"))
+    for label, rows in series.items():
+        steps = [r["step"] for r in rows if r.get("loss") is not None]
+        loss = [r["loss"] for r in rows if r.get("loss") is not None]
+        fig.add_trace(go.Scatter(x=steps, y=loss, name=f"{label} loss", mode="lines"), 1, 1)
+        acc = [
+            (r["step"], r["train_accuracy"]) for r in rows if r.get("train_accuracy") is not None
+        ]
+        if acc:
+            fig.add_trace(
+                go.Scatter(x=[a for a, _ in acc], y=[b for _, b in acc], name=f"{label} train acc"),
+                1,
+                2,
+            )
+        test = [(r["step"], r["test_accuracy"]) for r in rows if r.get("test_accuracy") is not None]
+        if test:
+            fig.add_trace(
+                go.Scatter(
+                    x=[a for a, _ in test],
+                    y=[b for _, b in test],
+                    name=f"{label} test acc",
+                    mode="markers",
+                    marker={"size": 10, "symbol": "star"},
+                ),
+                1,
+                2,
+            )
+    fig.update_xaxes(title_text="training step")
+    fig.update_layout(height=320, margin={"t": 40, "b": 40, "l": 50, "r": 10}, uirevision="curves")
+    return fig
+
+
+def activation_keys(acts: Mapping[tuple[int, str, str], Any]) -> list[tuple[int, str]]:
+    """(layer, direction) rows present in a snapshot, in order."""
+    return sorted({(k[0], k[1]) for k in acts}, key=lambda r: (r[0], r[1] != "fw"))
+
+
+KIND_ORDER = ("h", "c", "i", "j", "f", "o", "r", "u")
+KIND_NAMES = {
+    "h": "h (output)",
+    "c": "c (cell state)",
+    "i": "i (input gate)",
+    "j": "j (candidate)",
+    "f": "f (forget gate)",
+    "o": "o (output gate)",
+    "r": "r (reset gate)",
+    "u": "u (update gate)",
+}
+
+
+def heatmaps_figure(acts: Mapping[tuple[int, str, str], np.ndarray], title: str = "") -> go.Figure:
+    """Time step x unit heatmaps: one row per layer/direction, one column per kind (h, c, gates).
+
+    `acts` maps (layer, direction, kind) to one sample's [T, units] array."""
+    rows = activation_keys(acts)
+    kinds = [k for k in KIND_ORDER if any(key[2] == k for key in acts)]
+    if not rows or not kinds:
+        fig = go.Figure()
+        fig.update_layout(
+            height=200,
+            annotations=[{"text": "no activation snapshot yet", "showarrow": False}],
+            xaxis={"visible": False},
+            yaxis={"visible": False},
+        )
+        return fig
+    fig = make_subplots(
+        rows=len(rows),
+        cols=len(kinds),
+        subplot_titles=[f"L{r[0]} {r[1]} {KIND_NAMES.get(k, k)}" for r in rows for k in kinds],
+        horizontal_spacing=0.02,
+        vertical_spacing=0.08 if len(rows) > 1 else 0.1,
+    )
+    for i, (layer, direction) in enumerate(rows):
+        for j, kind in enumerate(kinds):
+            arr = acts.get((layer, direction, kind))
+            if arr is None:
+                continue
+            arr = np.asarray(arr)
+            # Gates are in [0, 1]; h and c are signed: one colour scale each, fixed ranges so a
+            # change from one refresh to the next is a change in the model, not in the scale.
+            gate = kind not in ("h", "c")
+            fig.add_trace(
+                go.Heatmap(
+                    z=arr,
+                    zmin=0.0 if gate else -1.0,
+                    zmax=1.0,
+                    colorscale="Viridis" if gate else "RdBu",
+                    showscale=False,
+                    hovertemplate="t=%{y} unit=%{x}: %{z:.3f}<extra></extra>",
+                ),
+                i + 1,
+                j + 1,
+            )
+    fig.update_yaxes(autorange="reversed", title_text="")
+    fig.update_yaxes(title_text="time step", col=1)
+    fig.update_layout(
+        height=max(220 * len(rows), 260),
+        margin={"t": 50, "b": 20, "l": 50, "r": 10},
+        title={"text": title, "x": 0.01},
+        uirevision="heatmaps",
+    )
+    fig.update_annotations(font_size=10)
+    return fig
+
+
+def digit_figure(x: np.ndarray, label: Any = None) -> go.Figure:
+    """The probe sample as an image: rows are time steps, columns the features of each step."""
+    arr = np.asarray(x)
+    fig = go.Figure(go.Heatmap(z=arr, colorscale="Greys", showscale=False))
+    fig.update_yaxes(autorange="reversed", scaleanchor="x", title_text="time step")
+    fig.update_xaxes(title_text="feature")
+    fig.update_layout(
+        height=260,
+        width=260,
+        margin={"t": 30, "b": 30, "l": 40, "r": 10},
+        title={"text": f"label {label}" if label is not None else "", "x": 0.5},
+    )
+    return fig
+
+
+def runs_rows(runs: Iterable[Any]) -> list[dict[str, Any]]:
+    """Rows of the runs table from `RunInfo`s."""
+    out = []
+    for r in runs:
+        target = r.target_steps
+        acc = r.test_accuracy
+        out.append(
+            {
+                "id": r.id,
+                "model": r.model,
+                "status": r.status,
+                "steps": f"{r.steps_done}/{target}" if target else str(r.steps_done),
+                "test accuracy": f"{acc:.3f}" if acc is not None else "",
+                "seconds": f"{r.train_seconds:.0f}",
+            }
+        )
+    return out
+
+
+# ------------------------------------------------------------------------------------------------
+# Report (GraphReport / Comparison dicts, as `to_dict()` gives them)
+
+
+def _get(report: Mapping[str, Any] | None, *path: str) -> Any:
+    value: Any = report
+    for key in path:
+        if not isinstance(value, Mapping):
+            return None
+        value = value.get(key)
+    return value
+
+
+def _fmt(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:,.3g}" if abs(value) < 1000 else f"{value:,.0f}"
+    if isinstance(value, int):
+        return f"{value:,}"
+    return str(value)
+
+
+def panel_stats(report: Mapping[str, Any] | None) -> list[dict[str, str]]:
+    """The key figures beside a structure panel: nodes, parameters, per-step states, bytes."""
+    if not report:
+        return []
+    rows = [
+        ("nodes", _get(report, "ops", "total")),
+        ("ops in loop bodies", _get(report, "ops", "function_ops") or None),
+        ("parameters", _get(report, "params", "total")),
+        ("fetchable per-step states", _get(report, "states", "per_step")),
+        ("GraphDef bytes", _get(report, "sizes", "graphdef_bytes")),
+        ("unrolled steps", _get(report, "unrolled_steps")),
+        ("while loops", len(report.get("loops") or ())),
+    ]
+    return [{"what": k, "value": _fmt(v)} for k, v in rows if v is not None]
+
+
+def gate_params(report: Mapping[str, Any]) -> dict[str, int]:
+    """Parameters per gate over all cells: a gate owns its column slice of a kernel or bias."""
+    out: dict[str, int] = {}
+    for var in _get(report, "params", "variables") or ():
+        shape = list(var.get("shape") or ())
+        rows = int(np.prod(shape[:-1])) if len(shape) > 1 else 1
+        for g in var.get("gates") or ():
+            out[g["gate"]] = out.get(g["gate"], 0) + rows * (int(g["stop"]) - int(g["start"]))
+    return out
+
+
+def layer_params(report: Mapping[str, Any]) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for row in _get(report, "params", "by_layer") or ():
+        out[f"L{row['layer']} {row['direction']} {row.get('cell', '')}".strip()] = int(row["count"])
+    return out
+
+
+def ops_by_type(report: Mapping[str, Any]) -> dict[str, int]:
+    """Op types of the graph and of its functions (a v2 loop's body lives in a function)."""
+    out = dict(_get(report, "ops", "by_type") or {})
+    for k, v in (_get(report, "ops", "function_by_type") or {}).items():
+        out[k] = out.get(k, 0) + v
+    return out
+
+
+def sizes(report: Mapping[str, Any], extra: Mapping[str, Any] | None = None) -> dict[str, float]:
+    """GraphDef / SavedModel MB and build seconds (`extra`: the build job's measurements)."""
+    extra = extra or {}
+    out = {"GraphDef MB": (_get(report, "sizes", "graphdef_bytes") or 0) / 1e6}
+    saved = _get(report, "sizes", "saved_model_bytes") or extra.get("saved_model_bytes")
+    if saved:
+        out["SavedModel MB"] = saved / 1e6
+    if extra.get("build_seconds") is not None:
+        out["build s"] = extra["build_seconds"]
+    return out
+
+
+def cost(report: Mapping[str, Any]) -> dict[str, float]:
+    """FLOPs per sequence (MFLOP) and peak step memory (MB), when the report measured them."""
+    out = {}
+    flops = _get(report, "flops", "forward_per_sequence")
+    if flops is not None:
+        out["forward MFLOP / sequence"] = flops / 1e6
+    peak = _get(report, "memory", "peak_bytes")
+    if peak is not None:
+        out["peak step memory MB"] = peak / 1e6
+    return out
+
+
+def bars_figure(
+    title: str, series: Mapping[str, Mapping[str, float]], top: int | None = None, log: bool = False
+) -> go.Figure:
+    """Grouped bars: one colour per series (static / dynamic / file), categories on x."""
+    totals: dict[str, float] = {}
+    for values in series.values():
+        for k, v in values.items():
+            totals[k] = totals.get(k, 0) + float(v or 0)
+    cats = sorted(totals, key=lambda k: -totals[k])
+    if top is not None:
+        cats = cats[:top]
+    fig = go.Figure(
+        [
+            go.Bar(name=name, x=cats, y=[values.get(c, 0) for c in cats])
+            for name, values in series.items()
+        ]
+    )
+    fig.update_layout(
+        title={"text": title, "x": 0.01},
+        barmode="group",
+        height=320,
+        margin={"t": 40, "b": 60, "l": 60, "r": 10},
+        legend={"orientation": "h", "y": 1.12, "x": 1, "xanchor": "right"},
+    )
+    if log:
+        fig.update_yaxes(type="log")
+    return fig
+
+
+def report_charts(
+    reports: Mapping[str, Mapping[str, Any]], builds: Mapping[str, Mapping[str, Any]] | None = None
+) -> list[tuple[str, go.Figure]]:
+    """(id suffix, figure) of every chart of the Report page, for one or more reports.
+    `builds`: per report, what the build job measured (build_seconds, saved_model_bytes)."""
+    bs = builds or {}
+    charts = [
+        ("roles", bars_figure("Ops by role", {k: _get(r, "ops", "by_role") or {} for k, r in reports.items()})),
+        ("types", bars_figure("Ops by type (top 20, loop bodies included)", {k: ops_by_type(r) for k, r in reports.items()}, top=20, log=True)),
+        ("layers", bars_figure("Parameters by layer", {k: layer_params(r) for k, r in reports.items()})),
+        ("gates", bars_figure("Parameters by gate", {k: gate_params(r) for k, r in reports.items()})),
+        ("states", bars_figure("Fetchable per-step state tensors by kind", {k: _get(r, "states", "by_kind") or {} for k, r in reports.items()})),
+        ("sizes", bars_figure("Sizes and build time", {k: sizes(r, bs.get(k)) for k, r in reports.items()})),
+        ("cost", bars_figure("FLOPs and peak step memory", {k: cost(r) for k, r in reports.items()})),
+    ]  # fmt: skip
+    return charts
+
+
+def compare_table(
+    comparison: Mapping[str, Any] | None, builds: Mapping[str, Mapping[str, Any]] | None = None
+) -> list[dict[str, str]]:
+    """Rows of the comparison table: figure, static, dynamic, dynamic / static; the build job's
+    measurements (`builds["static"|"dynamic"]`) fill what the reports leave empty."""
+    builds = builds or {}
+    measured = {
+        "sizes.saved_model_bytes": "saved_model_bytes",
+        "build_seconds": "build_seconds",
+    }
+    rows = []
+    seen = set()
+    for row in (comparison or {}).get("rows") or ():
+        a, b, ratio = row.get("a"), row.get("b"), row.get("ratio")
+        key = measured.get(row["figure"])
+        if key and a is None and b is None:
+            a, b = (builds.get(w, {}).get(key) for w in ("static", "dynamic"))
+            ratio = b / a if a and b is not None else None
+        seen.add(row["figure"])
+        rows.append(_compare_row(str(row["figure"]), a, b, ratio))
+    for figure, key in measured.items():
+        a, b = (builds.get(w, {}).get(key) for w in ("static", "dynamic"))
+        if figure not in seen and a is not None and b is not None:
+            rows.append(_compare_row(figure, a, b, b / a if a else None))
+    return rows
+
+
+def _compare_row(figure: str, a: Any, b: Any, ratio: Any) -> dict[str, str]:
+    return {
+        "figure": figure,
+        "static": _fmt(a),
+        "dynamic": _fmt(b),
+        "ratio": "-" if ratio is None else f"{ratio:.3g}",
+    }

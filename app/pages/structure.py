@@ -1,0 +1,213 @@
+"""Structure page: the unrolled (static) and the while-loop (dynamic) graph of one spec, side by side.
+
+Choosing a spec or T starts a background build of both graphs (a subprocess; cached on disk by
+spec and T); each panel then draws its collapsed block view and the report's key figures. Clicking
+a block expands it into its ops; clicking it again collapses it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import plotly.graph_objects as go
+from dash import Input, Output, State, dcc, html, no_update
+
+from app import ids, jobs, panels
+from app.jobs import Settings, settings
+from rnnviz.errors import RnnvizError
+from rnnviz.spec import load_spec, sample_names
+
+KEY = "structure"
+PATH = "/"
+TITLE = "Structure"
+DEFAULT_SPEC = "multi_static_lstm"
+DEFAULT_STEPS = 28
+STEP_MARKS = (1, 8, 16, 28, 56, 100, 200, 400, 784)
+
+
+def spec_options() -> list[dict[str, str]]:
+    out = []
+    for name in sample_names():
+        out.append({"label": f"{name}: {load_spec(name).description}", "value": name})
+    return out
+
+
+def layout(cfg: Settings) -> Any:
+    marks = {m: str(m) for m in STEP_MARKS if m <= cfg.max_steps}
+    marks[cfg.max_steps] = str(cfg.max_steps)
+    return html.Div(
+        [
+            html.Div(
+                className="controls",
+                children=[
+                    html.Label("Model spec"),
+                    dcc.Dropdown(
+                        id=ids.SPEC,
+                        options=spec_options(),
+                        value=DEFAULT_SPEC,
+                        clearable=False,
+                        style={"minWidth": "420px"},
+                    ),
+                    html.Label("Time steps T"),
+                    html.Div(
+                        dcc.Slider(
+                            id=ids.STEPS,
+                            min=1,
+                            max=cfg.max_steps,
+                            step=1,
+                            value=min(DEFAULT_STEPS, cfg.max_steps),
+                            marks=marks,
+                            updatemode="mouseup",
+                            tooltip={"placement": "bottom"},
+                        ),
+                        style={"width": "460px"},
+                    ),
+                ],
+            ),
+            html.Div(
+                className="build-row",
+                children=[
+                    html.Progress(id=ids.BUILD_PROGRESS, value="0", max="7"),
+                    html.Span(id=ids.BUILD_STAGE, className="stage"),
+                    html.Span(id=ids.BUILD_STATUS, className="status"),
+                ],
+            ),
+            dcc.Store(id=ids.BUILD_KEY),
+            dcc.Store(id=ids.EXPANDED["static"], data=[]),
+            dcc.Store(id=ids.EXPANDED["dynamic"], data=[]),
+            dcc.Store(id=ids.GROWTH + "-history", data=[], storage_type="session"),
+            html.Div(
+                className="panels",
+                children=[
+                    panels.graph_panel(
+                        "Unrolled: static_rnn",
+                        ids.GRAPH["static"],
+                        ids.VIEW_INFO["static"],
+                        ids.STATS["static"],
+                    ),
+                    panels.graph_panel(
+                        "While loop: dynamic_rnn",
+                        ids.GRAPH["dynamic"],
+                        ids.VIEW_INFO["dynamic"],
+                        ids.STATS["dynamic"],
+                    ),
+                ],
+            ),
+            dcc.Graph(id=ids.GROWTH, config={"displayModeBar": False}, style={"height": "260px"}),
+        ]
+    )
+
+
+# ---- callback bodies (plain functions) ---------------------------------------------------------
+
+
+def build_pair(spec: str, steps: int, set_progress: Any = None) -> tuple[Any, str]:
+    """Build (or find in the cache) both graphs of `spec` at T=`steps`; (store data, status)."""
+
+    def progress(done: int, total: int, stage: str) -> None:
+        if set_progress is not None:
+            set_progress((str(done), str(total), stage))
+
+    try:
+        meta = jobs.ensure_built(
+            spec, int(steps), cache_dir=settings().cache_dir, progress=progress
+        )
+    except RnnvizError as exc:
+        return no_update, f"could not build {spec} at T={steps}: {exc}"
+    data = {"key": meta["key"], "spec": spec, "steps": int(steps)}
+    s, d = meta["static"], meta["dynamic"]
+    status = (
+        f"{spec} at T={steps}: static {s['nodes']:,} nodes, {s['bytes'] / 1e6:.2f} MB; "
+        f"dynamic {d['nodes']:,} nodes, {d['bytes'] / 1e6:.2f} MB"
+    )
+    return data, status
+
+
+def panel(build: dict[str, Any] | None, expanded: list[str] | None, which: str) -> tuple:
+    if not build:
+        return [], no_update, "building...", []
+    return panels.panel_outputs(settings().cache_dir, build["key"], which, expanded)
+
+
+def growth(build: dict[str, Any] | None, history: list[dict[str, Any]] | None) -> tuple:
+    """Node counts of the builds seen in this session, against T: the unrolled line grows, the
+    loop line stays flat."""
+    history = list(history or [])
+    if build:
+        meta = jobs.read_meta(settings().cache_dir, build["key"]) or {}
+        if meta:
+            point = {
+                "spec": build["spec"],
+                "steps": build["steps"],
+                "static": meta["static"]["nodes"],
+                "dynamic": meta["dynamic"]["nodes"],
+            }
+            history = [
+                h for h in history if (h["spec"], h["steps"]) != (point["spec"], point["steps"])
+            ]
+            history.append(point)
+    spec = build["spec"] if build else None
+    pts = sorted((h for h in history if h["spec"] == spec), key=lambda h: h["steps"])
+    fig = go.Figure()
+    for which, name in (("static", "unrolled (static)"), ("dynamic", "while loop (dynamic)")):
+        fig.add_trace(
+            go.Scatter(
+                x=[p["steps"] for p in pts],
+                y=[p[which] for p in pts],
+                mode="lines+markers",
+                name=name,
+            )
+        )
+    fig.update_layout(
+        title={"text": f"Graph nodes against T for {spec} (builds seen this session)", "x": 0.01},
+        xaxis_title="time steps T",
+        yaxis_title="nodes",
+        margin={"t": 40, "b": 40, "l": 60, "r": 10},
+        height=250,
+    )
+    return history, fig
+
+
+def _build_background(set_progress: Any, spec: str, steps: int) -> tuple[Any, str]:
+    # A named module-level function: background managers key their jobs by the function.
+    return build_pair(spec, steps, set_progress)
+
+
+# ---- wiring ------------------------------------------------------------------------------------
+
+
+def register(app: Any) -> None:
+    app.callback(
+        Output(ids.BUILD_KEY, "data"),
+        Output(ids.BUILD_STATUS, "children"),
+        Input(ids.SPEC, "value"),
+        Input(ids.STEPS, "value"),
+        background=True,
+        progress=[
+            Output(ids.BUILD_PROGRESS, "value"),
+            Output(ids.BUILD_PROGRESS, "max"),
+            Output(ids.BUILD_STAGE, "children"),
+        ],
+        running=[
+            (Output(ids.SPEC, "disabled"), True, False),
+            (Output(ids.STEPS, "disabled"), True, False),
+        ],
+    )(_build_background)
+
+    for which in ("static", "dynamic"):
+        app.callback(
+            Output(ids.GRAPH[which], "elements"),
+            Output(ids.GRAPH[which], "layout"),
+            Output(ids.VIEW_INFO[which], "children"),
+            Output(ids.STATS[which], "data"),
+            Input(ids.BUILD_KEY, "data"),
+            Input(ids.EXPANDED[which], "data"),
+        )(lambda build, expanded, _w=which: panel(build, expanded, _w))
+        panels.register_expand(app, ids.EXPANDED[which], ids.GRAPH[which], ids.BUILD_KEY)
+
+    app.callback(
+        Output(ids.GROWTH + "-history", "data"),
+        Output(ids.GROWTH, "figure"),
+        Input(ids.BUILD_KEY, "data"),
+        State(ids.GROWTH + "-history", "data"),
+    )(growth)

@@ -1,0 +1,236 @@
+"""Training page: start/stop runs of the selected spec, watch loss/accuracy and activations live.
+
+A run trains in its own process (`rnnviz.train.start_run_process`) and writes to the run store;
+this page only reads the store on a `dcc.Interval`, so a reload, another browser or another
+server worker sees the same runs. Which runs are watched is kept in the browser (local storage).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from dash import Input, Output, State, ctx, dash_table, dcc, html, no_update
+
+from app import figures, ids
+from app.jobs import settings
+from rnnviz.errors import RnnvizError
+from rnnviz.store import RunStore
+
+KEY = "training"
+PATH = "/training"
+TITLE = "Training"
+REFRESH_MS = 1500  # the issue asks for at least every 2 s
+DEFAULT_TRAIN_STEPS = 300
+# Snapshots often enough that the heatmaps move while one watches.
+LOG_EVERY = 10
+ACTIVATION_EVERY = 20
+
+
+def layout(cfg: Any) -> Any:
+    return html.Div(
+        [
+            html.Div(
+                className="controls",
+                children=[
+                    html.Span("Train the spec chosen on the Structure page on digits, for"),
+                    dcc.Input(
+                        id=ids.TRAIN_STEPS,
+                        type="number",
+                        min=1,
+                        max=100_000,
+                        value=DEFAULT_TRAIN_STEPS,
+                        style={"width": "90px"},
+                    ),
+                    html.Span("steps"),
+                    html.Button("Start run", id=ids.TRAIN_START),
+                    html.Button("Stop run", id=ids.TRAIN_STOP),
+                    html.Span(id=ids.TRAIN_MESSAGE, className="status"),
+                ],
+            ),
+            dcc.Interval(id=ids.TICK, interval=REFRESH_MS),
+            dash_table.DataTable(
+                id=ids.RUNS_TABLE,
+                columns=[
+                    {"name": c, "id": c}
+                    for c in ("id", "model", "status", "steps", "test accuracy", "seconds")
+                ],
+                data=[],
+                page_size=8,
+                style_cell={"textAlign": "left", "fontSize": 13},
+            ),
+            html.Label("Watch and compare:"),
+            dcc.Checklist(
+                id=ids.RUNS,
+                options=[],
+                value=[],
+                inline=True,
+                persistence=True,
+                persistence_type="local",
+            ),
+            dcc.Graph(id=ids.CURVES),
+            html.Div(
+                className="controls",
+                children=[
+                    html.Label("Activations of run"),
+                    dcc.Dropdown(id=ids.HEAT_RUN, options=[], style={"minWidth": "320px"}),
+                    html.Label("probe sample"),
+                    dcc.Dropdown(
+                        id=ids.HEAT_SAMPLE,
+                        options=[{"label": str(i), "value": i} for i in range(4)],
+                        value=0,
+                        clearable=False,
+                        style={"width": "80px"},
+                    ),
+                    html.Span(id=ids.HEAT_STEP, className="status"),
+                ],
+            ),
+            html.Div(
+                className="heat-row",
+                children=[
+                    dcc.Graph(id=ids.DIGIT, config={"displayModeBar": False}),
+                    dcc.Graph(id=ids.HEATMAPS, style={"flex": "1"}),
+                ],
+            ),
+        ]
+    )
+
+
+def _store() -> RunStore:
+    return RunStore(settings().runs_dir)
+
+
+# ---- callback bodies (plain functions) ---------------------------------------------------------
+
+
+def start_or_stop(
+    trigger: str | None, spec: str | None, steps: Any, watched: list[str] | None, heat_run: Any
+) -> tuple[str, Any, Any]:
+    """Start a run of `spec` (watched at once) or ask the shown run to stop."""
+    from rnnviz.train import start_run_process
+
+    watched = list(watched or [])
+    try:
+        if trigger == ids.TRAIN_STOP:
+            target = heat_run or (watched[-1] if watched else None)
+            if not target:
+                return "no run selected to stop", no_update, no_update
+            # Only ask: the run checkpoints and stops by itself; the page sees it in the store.
+            _store().request_stop(target)
+            return f"asked run {target} to stop", no_update, no_update
+        if not spec:
+            return "choose a spec on the Structure page first", no_update, no_update
+        run_id = start_run_process(
+            spec,
+            "digits",
+            runs_dir=settings().runs_dir,
+            steps=int(steps or DEFAULT_TRAIN_STEPS),
+            log_every=LOG_EVERY,
+            activation_every=ACTIVATION_EVERY,
+        )
+    except (RnnvizError, ValueError) as exc:
+        return f"error: {exc}", no_update, no_update
+    return f"started run {run_id} ({spec})", [*watched, run_id], run_id
+
+
+def runs_overview(
+    _tick: Any, watched: list[str] | None, heat_run: str | None
+) -> tuple[list[dict[str, Any]], list[dict[str, str]], list[str], list[dict[str, str]], Any]:
+    """Runs table, watch options (running runs are watched by default: a reload reattaches),
+    and the heatmap's run choices."""
+    runs = _store().list_runs()
+    rows = figures.runs_rows(runs)
+    options = [{"label": f"{r.id} {r.model} ({r.status})", "value": r.id} for r in runs]
+    known = {r.id for r in runs}
+    kept = [w for w in (watched or []) if w in known]
+    if not kept:
+        kept = [r.id for r in runs if r.status == "running"]
+    heat = heat_run if heat_run in known else (kept[-1] if kept else None)
+    # Only send values that changed: rewriting them every tick would fight the user's clicks.
+    return (
+        rows,
+        options,
+        kept if kept != (watched or []) else no_update,
+        options,
+        heat if heat != heat_run else no_update,
+    )
+
+
+def curves(_tick: Any, watched: list[str] | None) -> Any:
+    store = _store()
+    series = {}
+    for run_id in watched or []:
+        try:
+            series[run_id] = [vars(m) for m in store.metrics(run_id)]
+        except RnnvizError:
+            continue
+    return figures.curves_figure(series)
+
+
+def heatmaps(
+    trigger: str | None, run_id: str | None, sample: int | None, shown: str | None = None
+) -> tuple[Any, Any, str]:
+    """Latest activation snapshot of `run_id` for one probe sample, and that sample's image.
+    Nothing is sent when the interval fires and the shown snapshot is still the latest."""
+    if not run_id:
+        return figures.heatmaps_figure({}), figures.digit_figure([[0]]), "no run selected"
+    store = _store()
+    steps = store.snapshot_steps(run_id)
+    if not steps:
+        return figures.heatmaps_figure({}), figures.digit_figure([[0]]), "no snapshot yet"
+    sample = int(sample or 0)
+    try:
+        x, y = store.probe(run_id)
+    except RnnvizError:
+        return figures.heatmaps_figure({}), figures.digit_figure([[0]]), "no probe yet"
+    sample = min(sample, len(y) - 1)
+    label = f"run {run_id}: snapshot at training step {steps[-1]}, probe sample {sample}"
+    if label == shown and trigger == ids.TICK:
+        return no_update, no_update, no_update
+    acts = store.activations(run_id, steps[-1], sample=sample)
+    return (
+        figures.heatmaps_figure(acts, label),
+        figures.digit_figure(x[sample], y[sample]),
+        label,
+    )
+
+
+# ---- wiring ------------------------------------------------------------------------------------
+
+
+def register(app: Any) -> None:
+    app.callback(
+        Output(ids.TRAIN_MESSAGE, "children"),
+        Output(ids.RUNS, "value", allow_duplicate=True),
+        Output(ids.HEAT_RUN, "value", allow_duplicate=True),
+        Input(ids.TRAIN_START, "n_clicks"),
+        Input(ids.TRAIN_STOP, "n_clicks"),
+        State(ids.SPEC, "value"),
+        State(ids.TRAIN_STEPS, "value"),
+        State(ids.RUNS, "value"),
+        State(ids.HEAT_RUN, "value"),
+        prevent_initial_call=True,
+    )(lambda _start, _stop, *args: start_or_stop(ctx.triggered_id, *args))
+    app.callback(
+        Output(ids.RUNS_TABLE, "data"),
+        Output(ids.RUNS, "options"),
+        Output(ids.RUNS, "value"),
+        Output(ids.HEAT_RUN, "options"),
+        Output(ids.HEAT_RUN, "value"),
+        Input(ids.TICK, "n_intervals"),
+        State(ids.RUNS, "value"),
+        State(ids.HEAT_RUN, "value"),
+    )(runs_overview)
+    app.callback(
+        Output(ids.CURVES, "figure"),
+        Input(ids.TICK, "n_intervals"),
+        Input(ids.RUNS, "value"),
+    )(curves)
+    app.callback(
+        Output(ids.HEATMAPS, "figure"),
+        Output(ids.DIGIT, "figure"),
+        Output(ids.HEAT_STEP, "children"),
+        Input(ids.TICK, "n_intervals"),
+        Input(ids.HEAT_RUN, "value"),
+        Input(ids.HEAT_SAMPLE, "value"),
+        State(ids.HEAT_STEP, "children"),
+    )(lambda _tick, *args: heatmaps(ctx.triggered_id, *args))
