@@ -121,13 +121,20 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 def export(model: Any, out: Path) -> dict[str, Any]:
     """SavedModel (TF1 builder, variables initialised) + a TensorBoard event file with the graph."""
-    from rnnviz.tfcompat import v1
 
     if out.exists() and any(out.iterdir()):
         raise InputFileError(f"{out}: exists and is not empty; give a new directory")
     if not out.parent.exists():
         raise InputFileError(f"{out}: the folder {out.parent} does not exist; create it first")
     saved_dir = out / "saved_model"
+    # Both writers refuse to work eagerly: everything happens with the model's graph as default.
+    with model.graph.as_default():
+        return _export_in_graph(model, out, saved_dir)
+
+
+def _export_in_graph(model: Any, out: Path, saved_dir: Path) -> dict[str, Any]:
+    from rnnviz.tfcompat import v1
+
     builder = v1.saved_model.Builder(str(saved_dir))
     with model.session() as sess:
         sess.run(model.init_op)
