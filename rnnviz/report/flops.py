@@ -125,14 +125,19 @@ def _count(shapes: Shapes, members: Sequence[int], by_type: Counter, times: int)
     return total
 
 
-def _body_shapes(graphs: GraphSet, where: GraphIndex, i: int, body: GraphIndex) -> Shapes:
-    """Shapes inside a v2 body: its arguments take the While op's declared loop-var shapes."""
+def _body_shapes(where: GraphIndex, i: int, body: GraphIndex, outer: Shapes) -> Shapes:
+    """Shapes inside a v2 body: its arguments take the While op's declared loop-var shapes,
+    except captured variables (resource handles, declared as scalars), which take the shape of
+    the variable they are in the outer graph."""
     node = where.node(i)
     protos = list(node.attr["output_shapes"].list.shape) if "output_shapes" in node.attr else []
-    args = {
-        name: shape_of_proto(protos[k]) if k < len(protos) else None
-        for k, name in enumerate(body.arg_names)
-    }
+    types = list(node.attr["T"].list.type) if "T" in node.attr else []
+    args = {}
+    for k, name in enumerate(body.arg_names):
+        if k < len(types) and types[k] == 20:  # DT_RESOURCE
+            args[name] = outer.input_shape(i, k)
+        else:
+            args[name] = shape_of_proto(protos[k]) if k < len(protos) else None
     return Shapes(body, args)
 
 
@@ -219,7 +224,7 @@ def count_flops(
                 continue
             has_loop = True
             per_step += _count(
-                _body_shapes(graphs, main, i, body), range(len(body)), by_type, times
+                _body_shapes(main, i, body, shapes), range(len(body)), by_type, times
             )
     if has_loop and trip_count is None:
         total = None
