@@ -62,6 +62,7 @@ class Run:
     checkpoint: str | None
     adapted: tuple[str, ...] = ()  # what fit_spec changed ("time_steps 28 -> 8", ...)
     resumed_from: int | None = None
+    build_seconds: float = 0.0  # building the training graph (not the probe twin)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -79,6 +80,7 @@ class Run:
             "checkpoint": self.checkpoint,
             "adapted": list(self.adapted),
             "resumed_from": self.resumed_from,
+            "build_seconds": round(self.build_seconds, 3),
             "spec": self.spec.to_dict(),
         }
 
@@ -98,6 +100,7 @@ class TrainConfig:
     probe_size: int = DEFAULT_PROBE_SIZE
     threads: int = 0  # TF intra/inter-op threads; 0 = TF's default (all cores)
     adapt: bool = True  # let the data set the spec's steps/features/classes
+    max_seconds: float | None = None  # a time budget: stop training then, test, and finish
     extra: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -198,13 +201,15 @@ def train(
     resume: str | None = None,
     progress: ProgressFn | None = None,
     run_id: str | None = None,
+    max_seconds: float | None = None,
 ) -> Run:
     """Train `spec` (a ModelSpec or a sample name) on `data` (a Dataset or a `load_data` name).
 
     Records the run in the store under `runs_dir`. `resume=RUN_ID` continues that run from its
     last checkpoint with its own spec, data and config (`steps`, if given, sets a new target).
     `progress(step, total, loss, train_accuracy_or_None)` is called after every step.
-    `run_id` trains a run already registered by `start_run_process`.
+    `run_id` trains a run already registered by `start_run_process`. `max_seconds` is a time
+    budget for the training loop: when it is spent the run tests and finishes early.
     """
     store = RunStore(runs_dir)
     if resume is not None or run_id is not None:
@@ -227,6 +232,7 @@ def train(
         probe_size=probe_size,
         threads=threads,
         adapt=adapt,
+        max_seconds=max_seconds,
     )
     config.check()
     fitted, changes = fit_spec(spec, dataset, adapt=adapt)
@@ -365,6 +371,7 @@ def _run_loop(
             checkpoint=checkpoint,
             adapted=tuple(adapted),
             resumed_from=resumed_from,
+            build_seconds=model.build_seconds,
         )
     except BaseException as exc:
         with contextlib.suppress(Exception):
@@ -406,6 +413,7 @@ def _loop(
     last_flush = started = time.perf_counter()
     loss = None
     step = start_step
+    budget_end = None if config.max_seconds is None else started + config.max_seconds
     while step < config.steps and not stop.flag:
         idx = batches.indices(step)
         step += 1
@@ -445,6 +453,8 @@ def _loop(
             stop.flag = stop.flag or store.stop_requested(run_id)
         if progress is not None:
             progress(step, config.steps, loss, accuracy)
+        if budget_end is not None and now >= budget_end:
+            break  # the time budget: a normal end (tested, "finished"), not a stop
     wall = wall_offset + time.perf_counter() - started
     if step != start_step and (
         pending or checkpoint is None or not checkpoint.endswith(f"-{step}")
@@ -454,7 +464,7 @@ def _loop(
         store.write_progress(
             run_id, pending, steps_done=step, train_seconds=wall, checkpoint=(checkpoint, step)
         )
-    stopped = step < config.steps
+    stopped = stop.flag
     return step, loss, wall, checkpoint, stopped
 
 
