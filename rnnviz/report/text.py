@@ -141,7 +141,7 @@ def render(r: GraphReport, top: int = 10) -> str:
     out.append(_kv("forward FLOPs per sequence", _n(f.forward_per_sequence)))
     out += _wrap(f.note, indent=4)
     if f.loop_body_per_step:
-        out.append(_kv("  of which loop body, per step", _n(f.loop_body_per_step)))
+        out.append(_kv("  loop body, per step", _n(f.loop_body_per_step)))
     if f.tfprof is not None:
         out.append(_kv("tfprof float ops", f"{_n(f.tfprof)}  ({f.tfprof_note})"))
     if r.memory is not None:
