@@ -69,6 +69,7 @@ class Dataset:
     lengths_test: np.ndarray | None = None
     image_shape: tuple[int, int] | None = None
     class_names: tuple[str, ...] = field(default=())
+    ref: str = ""  # the `load_data` argument that loads it again ("" if none does): for resume
 
     @property
     def steps(self) -> int:
@@ -123,6 +124,7 @@ def load_digits(test_fraction: float = 0.25, seed: int = 0) -> Dataset:
         num_classes=10,
         image_shape=(8, 8),
         class_names=tuple(str(i) for i in range(10)),
+        ref="digits" if (test_fraction, seed) == (0.25, 0) else "",
     )
 
 
@@ -186,6 +188,7 @@ def load_idx_dir(directory: str | os.PathLike[str] = FASHION_MNIST_DIR) -> Datas
         source=str(directory),
         arrays=arrays,
         class_names=FASHION_CLASSES if fashion else (),
+        ref=str(directory),
     )
 
 
@@ -212,11 +215,13 @@ def load_npz(path: str | os.PathLike[str]) -> Dataset:
             raise DataError(
                 f"{path}: {key} has shape {arrays[key].shape}, expected [N, rows, cols]; {hint}"
             )
-    return _images_dataset(name=path.stem, source=str(path), arrays=arrays, class_names=())
+    return _images_dataset(
+        name=path.stem, source=str(path), arrays=arrays, class_names=(), ref=str(path)
+    )
 
 
 def _images_dataset(
-    name: str, source: str, arrays: dict[str, np.ndarray], class_names: tuple[str, ...]
+    name: str, source: str, arrays: dict[str, np.ndarray], class_names: tuple[str, ...], ref: str
 ) -> Dataset:
     def scale(a: np.ndarray) -> np.ndarray:
         a = a.astype(np.float32)
@@ -235,6 +240,7 @@ def _images_dataset(
         num_classes=int(max(y_train.max(), y_test.max())) + 1,
         image_shape=(int(x_train.shape[1]), int(x_train.shape[2])),
         class_names=class_names,
+        ref=ref,
     )
 
 
@@ -272,6 +278,9 @@ def synthetic(
         num_classes=features,
         lengths_train=len_train,
         lengths_test=len_test,
+        ref="synthetic"
+        if (n_train, n_test, steps, features, min_length, seed) == (2000, 500, 12, 4, 3, 0)
+        else "",
     )
 
 

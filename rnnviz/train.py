@@ -222,7 +222,7 @@ def train(
     if dataset is None:
         raise DataError("no data given; use digits, fashion-mnist, synthetic or a path")
     config = TrainConfig(
-        data=data if isinstance(data, str) else dataset.source,
+        data=data if isinstance(data, str) else (dataset.ref or dataset.source),
         steps=DEFAULT_STEPS if steps is None else steps,
         batch_size=batch_size,
         seed=seed,
@@ -259,7 +259,16 @@ def _train_registered(
     if steps is not None:
         config.steps = steps
     config.check()
-    dataset = data if isinstance(data, Dataset) else load_data(config.data)
+    if isinstance(data, Dataset):
+        dataset = data
+    else:
+        try:
+            dataset = load_data(config.data)
+        except DataError as exc:
+            raise DataError(
+                f"run {run_id}: its data cannot be loaded again ({exc}); pass the same Dataset "
+                "to train(..., resume=RUN_ID, data=...)"
+            ) from None
     spec = ModelSpec.from_dict(info.spec)
     fitted, changes = fit_spec(spec, dataset, adapt=config.adapt)
     if changes and resume:  # a checkpoint only restores into the graph it came from
@@ -476,20 +485,15 @@ def start_run_process(
     runs_dir: str | os.PathLike[str] = DEFAULT_RUNS_DIR,
     resume: str | None = None,
     steps: int | None = None,
-    batch_size: int = DEFAULT_BATCH,
-    seed: int = 0,
-    log_every: int = DEFAULT_LOG_EVERY,
-    activation_every: int = DEFAULT_ACTIVATION_EVERY,
-    checkpoint_every: int = DEFAULT_CHECKPOINT_EVERY,
-    probe_size: int = DEFAULT_PROBE_SIZE,
-    threads: int = 0,
+    **options: Any,
 ) -> str:
     """Start training in a new Python process (not a fork: TF is not fork-safe); return the run id.
 
     The run is registered here (status "running", the spec as asked); the worker fits it to the
     data, trains, and writes everything to the store. Its output goes to `<runs>/<id>/train.log`.
-    `resume=RUN_ID` continues that run instead (`steps` may raise its target).
-    Loads no TensorFlow and no data in the calling process.
+    `resume=RUN_ID` continues that run instead (`steps` may raise its target). `options` are
+    `TrainConfig` fields, as `train` takes them: batch_size, seed, log_every, activation_every,
+    checkpoint_every, probe_size, threads, max_seconds. Loads no TensorFlow and no data here.
     """
     store = RunStore(runs_dir)
     if resume is not None:
@@ -501,17 +505,10 @@ def start_run_process(
             store.update_config(run_id, {**info.config, "steps": steps})
     else:
         spec = load_spec(model) if isinstance(model, str) else model
-        config = TrainConfig(
-            data=data,
-            steps=DEFAULT_STEPS if steps is None else steps,
-            batch_size=batch_size,
-            seed=seed,
-            log_every=log_every,
-            activation_every=activation_every,
-            checkpoint_every=checkpoint_every,
-            probe_size=probe_size,
-            threads=threads,
-        )
+        unknown = sorted(set(options) - set(TrainConfig.__dataclass_fields__))
+        if unknown:
+            raise TypeError(f"start_run_process() got unknown options: {', '.join(unknown)}")
+        config = TrainConfig(data=data, steps=DEFAULT_STEPS if steps is None else steps, **options)
         config.check()
         run_id = store.create_run(spec, str(data), config.to_dict())
     log = open(store.run_dir(run_id) / "train.log", "ab")  # noqa: SIM115 - handed to the child
