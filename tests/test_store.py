@@ -3,6 +3,7 @@ working while another process writes (SQLite WAL + busy_timeout)."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import textwrap
@@ -120,3 +121,26 @@ def test_readers_work_while_another_process_writes(tmp_path):
     assert len(store.metrics(run_id)) == 400
     # the reader saw the run in the middle of being written, not only before and after
     assert any(0 < n < 400 for n in seen)
+
+
+def test_cli_runs_lists_and_reports_a_missing_store(tmp_path, capsys):
+    from rnnviz.cli import main
+
+    assert main(["runs", "--runs", str(tmp_path / "none")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "no run store here" in err[0]
+    store = RunStore(tmp_path)
+    run_id = store.create_run(SPEC, "digits", {"steps": 10})
+    store.write_progress(run_id, steps_done=4)
+    store.set_status(run_id, "stopped")
+    assert main(["runs", "--runs", str(tmp_path), "--json"]) == 0
+    (row,) = json.loads(capsys.readouterr().out)
+    assert (row["id"], row["model"], row["steps_done"], row["status"]) == (
+        run_id,
+        "tiny",
+        4,
+        "stopped",
+    )
+    assert main(["runs", "--runs", str(tmp_path)]) == 0
+    line = capsys.readouterr().out.splitlines()[1]
+    assert line.split()[:5] == [run_id, "tiny", "4/10", "-", "stopped"]
