@@ -97,12 +97,16 @@ def _report(text: str, args: argparse.Namespace) -> Any:
 def cmd_report(args: argparse.Namespace) -> int:
     from rnnviz.report.text import render
 
-    r = _report(args.source, args)
-    if args.json:
-        json.dump(r.to_dict(), sys.stdout, indent=1)
+    return _emit(_report(args.source, args), args.json, render)
+
+
+def _emit(result: Any, as_json: bool, render: Any) -> int:
+    """Print a report or comparison: its to_dict() as JSON, or the readable table."""
+    if as_json:
+        json.dump(result.to_dict(), sys.stdout, indent=1)
         sys.stdout.write("\n")
     else:
-        sys.stdout.write(render(r))
+        sys.stdout.write(render(result))
     return 0
 
 
@@ -110,13 +114,9 @@ def cmd_compare(args: argparse.Namespace) -> int:
     from rnnviz.report.compare import compare_reports
     from rnnviz.report.text import render_comparison
 
-    c = compare_reports(_report(args.a, args), _report(args.b, args))
-    if args.json:
-        json.dump(c.to_dict(), sys.stdout, indent=1)
-        sys.stdout.write("\n")
-    else:
-        sys.stdout.write(render_comparison(c))
-    return 0
+    return _emit(
+        compare_reports(_report(args.a, args), _report(args.b, args)), args.json, render_comparison
+    )
 
 
 def export(model: Any, out: Path) -> dict[str, Any]:

@@ -30,7 +30,7 @@ from rnnviz.report.roles import ROLES, roles_of
 from rnnviz.report.shapes import Shapes
 from rnnviz.report.sources import check_index, load_graph_def
 from rnnviz.report.states import from_record, infer_states, loop_exits, summarize_states
-from rnnviz.report.timesteps import _READ_THROUGH, apply_record, find_cells, steps_from_cells
+from rnnviz.report.timesteps import _READ_THROUGH, tag_steps
 
 
 def _is_built_model(source: Any) -> bool:
@@ -83,11 +83,8 @@ def _report(
 
     ops = _ops_summary(graphs, roles)
 
-    cells = find_cells(main, roles)
     step_tensors = tuple(source.step_tensors) if built else ()
-    if step_tensors:
-        apply_record(main, cells, step_tensors)
-    tags = steps_from_cells(cells, step_tensors, main)
+    cells, tags = tag_steps(main, roles, step_tensors)
     unrolled = max((c.calls for c in cells), default=0)
     timesteps = TimestepsSummary(
         unrolled_steps=unrolled,
@@ -173,10 +170,16 @@ def _ops_summary(graphs: GraphSet, roles: list[str]) -> OpsSummary:
         n = len(raw)
         if n:
             total_inputs += n
-            # Control inputs are listed after data inputs, so only the tail needs looking at.
-            if raw[n - 1].startswith("^"):
-                control += sum(1 for s in raw if s.startswith("^"))
-    scopes = Counter(n.partition("/")[0] if "/" in n else "(top level)" for n in main.names)
+            # Control inputs come after the data inputs: count the "^" tail from the end.
+            k = n - 1
+            while k >= 0 and raw[k].startswith("^"):
+                k -= 1
+            control += n - 1 - k
+    scopes = Counter([n.partition("/")[0] for n in main.names])
+    for name in [n for n in main.names if "/" not in n]:  # few: ops outside any scope
+        scopes[name] -= 1
+        scopes["(top level)"] += 1
+    scopes = +scopes  # drop the zeroed entries
     function_types: Counter = Counter()
     for fname in graphs.function_names:
         function_types.update(nd.op for nd in graphs.function_def(fname).node_def)

@@ -161,6 +161,17 @@ def steps_from_cells(
     return tags
 
 
+def tag_steps(
+    gi: GraphIndex, roles: Sequence[str], step_tensors: Sequence[Any] = ()
+) -> tuple[list[Cell], dict[int, StepTag]]:
+    """Cells and `node index -> (layer, direction, step)` on an existing index (what
+    `op_steps` does, for callers that already hold a GraphIndex and its roles)."""
+    cells = find_cells(gi, roles)
+    if step_tensors:
+        apply_record(gi, cells, step_tensors)
+    return cells, steps_from_cells(cells, step_tensors, gi)
+
+
 def op_steps(graph_def: Any, step_tensors: Sequence[Any] | None = None) -> dict[str, StepTag]:
     """`node name -> (layer, direction, step)` for the forward ops of unrolled RNN cells.
 
@@ -169,11 +180,7 @@ def op_steps(graph_def: Any, step_tensors: Sequence[Any] | None = None) -> dict[
     tensors come from the builder. Stable API for the dashboard.
     """
     gi = GraphIndex.of_nodes(graph_def.node)
-    roles = roles_of(gi.names, gi.ops)
-    cells = find_cells(gi, roles)
-    if step_tensors:
-        apply_record(gi, cells, step_tensors)
-    tags = steps_from_cells(cells, step_tensors or (), gi)
+    _, tags = tag_steps(gi, roles_of(gi.names, gi.ops), tuple(step_tensors or ()))
     return {gi.names[i]: tag for i, tag in tags.items()}
 
 
@@ -184,5 +191,6 @@ __all__ = [
     "find_cells",
     "op_steps",
     "steps_from_cells",
+    "tag_steps",
     "weight_source",
 ]
