@@ -123,7 +123,12 @@ def main() -> int:
     dynamic = report(build(load_spec(SPEC).with_steps(STEPS).twin("dynamic")), tfprof=False)
 
     best = min(times)
+    load = os.getloadavg()
     rows = [
+        (
+            "machine",
+            f"{os.cpu_count()} cores, load average {load[0]:.1f} / {load[1]:.1f} (1 / 5 min)",
+        ),
         (
             "graph",
             f"{SPEC} static T={STEPS}: {r.ops.total:,} nodes, {r.ops.data_edges + r.ops.control_edges:,} edges",

@@ -195,3 +195,11 @@ def test_memory_static_vs_dynamic_and_compare(static_model, dynamic_model):
     assert rows["ops.total"].ratio < 1.0  # the loop graph is smaller
     assert rows["memory.peak_bytes"].a == s.memory.peak_bytes
     assert rows["states.per_step"].b == 0
+
+
+def test_report_tags_every_forward_op_of_the_cells(static_model):
+    r = report(static_model)
+    assert r.timesteps.tags == op_steps(static_model.graph_def(), static_model.step_tensors)
+    assert r.timesteps.tagged_ops == len(r.timesteps.tags) == 4 * r.timesteps.ops_per_step
+    steps = {tag[2] for tag in r.timesteps.tags.values()}
+    assert steps == {0, 1, 2, 3}

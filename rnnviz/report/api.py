@@ -95,6 +95,7 @@ def _report(
             CellCalls(c.layer, c.direction, c.op_scope, c.calls, len(c.ops))
             for c in sorted(cells, key=lambda c: (c.layer, c.direction))
         ),
+        tags={main.names[i]: tag for i, tag in sorted(tags.items())},
     )
 
     frames = frame_members(main)

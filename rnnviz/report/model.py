@@ -152,6 +152,7 @@ class TimestepsSummary(Plain):
     tagged_ops: int
     source: str  # builder_record | inferred | none
     cells: tuple[CellCalls, ...] = ()
+    tags: dict[str, tuple[int, str, int]] = field(default_factory=dict)  # op -> (layer, dir, step)
 
 
 @dataclass(frozen=True)
