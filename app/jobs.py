@@ -37,6 +37,8 @@ from rnnviz.errors import InputFileError, RnnvizError
 Progress = Callable[[int, int, str], None]  # (done, total, stage)
 UNROLLS = ("static", "dynamic")
 UPLOAD_SUFFIXES = (".pb", ".pbtxt", ".meta", ".zip")
+# Part of every cache key: bump it when what a job writes changes (report or partition format).
+CACHE_VERSION = 2
 
 
 class JobError(RnnvizError):
@@ -71,7 +73,8 @@ def settings() -> Settings:
 def build_key(spec: Any, steps: int) -> str:
     """Cache key of a spec built at `steps`: readable name + hash of the whole spec."""
     digest = hashlib.sha1(
-        json.dumps(spec.to_dict(), sort_keys=True).encode(), usedforsecurity=False
+        json.dumps([CACHE_VERSION, spec.to_dict()], sort_keys=True).encode(),
+        usedforsecurity=False,
     ).hexdigest()
     return f"{spec.name}-T{steps}-{digest[:10]}"
 
@@ -224,7 +227,7 @@ def ensure_analysed(
     path: Path, *, cache_dir: Path, progress: Progress | None = None, timeout: float = 600
 ) -> dict[str, Any]:
     """Meta of the cache entry of an uploaded file's report and structure."""
-    digest = hashlib.sha256(str(path).encode()).hexdigest()[:16]
+    digest = hashlib.sha256(f"{CACHE_VERSION}:{path}".encode()).hexdigest()[:16]
     key = f"file-{digest}"
     meta = read_meta(cache_dir, key)
     if meta is not None:

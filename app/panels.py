@@ -35,7 +35,6 @@ def graph_panel(title: str, graph_id: str, info_id: str, stats_id: str, height: 
                         style={"height": f"{height}px", "width": "100%"},
                         minZoom=0.05,
                         maxZoom=3,
-                        wheelSensitivity=0.3,
                     ),
                     html.Div(
                         className="stats",
@@ -43,7 +42,13 @@ def graph_panel(title: str, graph_id: str, info_id: str, stats_id: str, height: 
                             id=stats_id,
                             columns=[{"name": "", "id": "what"}, {"name": "", "id": "value"}],
                             data=[],
-                            style_cell={"textAlign": "left", "fontSize": 13},
+                            style_cell={
+                                "textAlign": "left",
+                                "fontSize": 12,
+                                "whiteSpace": "normal",
+                                "height": "auto",
+                                "padding": "2px 4px",
+                            },
                             style_header={"display": "none"},
                         ),
                     ),
@@ -61,8 +66,19 @@ def panel_outputs(
     part = jobs.load_partition(cache_dir, key, which)
     view = make_view(part, expanded or ())
     report = jobs.read_json(cache_dir, key, f"{which}.report.json")
-    # A new layout object each time makes cytoscape re-run `preset` and fit the new elements.
-    layout = {"name": "preset", "fit": True, "padding": 12, "animate": False, "n": view.n_elements}
+    # A new layout object each time makes cytoscape re-run `preset` and fit the new elements;
+    # after an expansion it fits the block just opened (its ops are unreadable at whole-graph zoom).
+    layout: dict[str, Any] = {
+        "name": "preset",
+        "fit": True,
+        "padding": 12,
+        "animate": False,
+        "n": view.n_elements,
+    }
+    focus = expanded[-1] if expanded and expanded[-1] in view.expanded else None
+    if focus:
+        layout["eles"] = f'node[id = "{focus}"], node[parent = "{focus}"]'
+        layout["padding"] = 30
     return (
         figures.cyto_elements(view),
         layout,

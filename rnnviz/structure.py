@@ -51,6 +51,7 @@ EXPAND_MAX_OPS = 120  # ops shown in one expanded block before a "+k more" node
 _SCOPE_NUMBER = re.compile(r"_\d+$")
 # Grid cell sizes in cytoscape pixels.
 CELL_W, CELL_H = 170, 110
+BAND_MIN = 10  # steps per line of the unrolled grid before it wraps
 OP_W, OP_H = 150, 44
 
 # Roles whose ops stay in their role block even when the report tags them with a time step:
@@ -365,13 +366,18 @@ def _internal_edges(names: list[str], inputs: list[Iterable[str]]) -> list[tuple
     return out
 
 
+def _short(text: str, limit: int = 26) -> str:
+    """Keep the end of a long name (its distinctive part) for a label."""
+    return text if len(text) <= limit else "…" + text[-(limit - 1) :]
+
+
 def _label(bid: str, m: Mapping[str, Any], n_ops: int) -> str:
     if m["kind"] == "step":
         return f"L{m['layer']} {m['direction']} t{m['step']}\n{n_ops} ops"
     if m["kind"] == "loop":
-        name = bid.removeprefix("loop/")
-        body = f"\nbody {m['detail']}" if m.get("detail") else ""
-        return f"while {name}{body}\n{n_ops} ops"
+        name = _short(bid.removeprefix("loop/"))
+        body = f"\nbody {_short(m['detail'])}" if m.get("detail") else ""
+        return f"while loop\n{name}{body}\n{n_ops} ops"
     return f"{str(m['role']).removeprefix('forward/')}\n{n_ops} ops"
 
 
@@ -447,16 +453,25 @@ def _grid(
     group: int,
 ) -> dict[str, tuple[int, int]]:
     """(column, row) of every drawn block: steps on a time x (layer, direction) grid, the rest
-    layered around it in dependency order (blocks feeding the steps left, the rest right)."""
+    layered around it in dependency order (blocks feeding the steps left, the rest right).
+
+    A long time axis is wrapped into bands of `n_cols` steps stacked vertically (like lines of
+    text), so a panel keeps a readable aspect ratio instead of a thin strip."""
     row_of = {r: i for i, r in enumerate(part.rows)}
     n_rows = max(len(part.rows), 1)
-    n_cols = math.ceil(part.time_steps / group) if part.unrolled else 0
+    n_groups = math.ceil(part.time_steps / group) if part.unrolled else 0
+    n_cols = 0
+    if n_groups:
+        # Band width for a roughly square grid; short sequences stay on one line.
+        square = math.ceil(math.sqrt(n_groups * (n_rows + 1) * CELL_H / CELL_W))
+        n_cols = min(n_groups, max(square, BAND_MIN))
     cells: dict[str, tuple[int, int]] = {}
     super_id = "__steps__"
     g = nx.DiGraph()
     for bid, d in drawn.items():
         if d["kind"] == "step":
-            cells[bid] = (d["step"] // group, row_of[(d["layer"], d["direction"])])
+            band, col = divmod(d["step"] // group, n_cols)
+            cells[bid] = (col, band * (n_rows + 1) + row_of[(d["layer"], d["direction"])])
         else:
             g.add_node(bid)
     if n_cols:
@@ -492,8 +507,9 @@ def _grid(
         top = max((n_rows - len(bids)) // 2, 0) if steps_gen is not None else 0
         for i, bid in enumerate(bids):
             cells[bid] = (col, top + i)
+    bottom = max((r for _, r in cells.values()), default=0) + 2
     for i, bid in enumerate(below):
-        cells[bid] = (i, n_rows + 1)
+        cells[bid] = (i, bottom)
     return cells
 
 
@@ -635,11 +651,13 @@ def collapse(view: View, block_id: str) -> View:
 
 
 def toggle(expanded: Iterable[str], block_id: str) -> list[str]:
-    """The expanded set after a click on `block_id` (a click on an op toggles its block)."""
+    """The expanded blocks after a click on `block_id` (a click on an op toggles its block), in
+    click order: the last one is the one just opened."""
     block_id = block_id.split("::", 1)[0]
-    current = set(expanded)
-    current ^= {block_id}
-    return sorted(current)
+    current = list(expanded)
+    if block_id in current:
+        return [b for b in current if b != block_id]
+    return [*current, block_id]
 
 
 def structure_view(graph_def: Any, *, step_tensors: Any = None, **kwargs: Any) -> View:

@@ -41,7 +41,9 @@ def layout(cfg: jobs.Settings) -> Any:
             html.Div(
                 className="build-row",
                 children=[
-                    html.Progress(id=ids.UPLOAD_PROGRESS, value="0", max="2"),
+                    html.Progress(
+                        id=ids.UPLOAD_PROGRESS, value="0", max="2", style={"display": "none"}
+                    ),
                     html.Span(id=ids.UPLOAD_STAGE, className="stage"),
                     html.Span(id=ids.UPLOAD_STATUS, className="status"),
                 ],
@@ -111,6 +113,10 @@ def register(app: Any) -> None:
             Output(ids.UPLOAD_PROGRESS, "value"),
             Output(ids.UPLOAD_PROGRESS, "max"),
             Output(ids.UPLOAD_STAGE, "children"),
+        ],
+        running=[
+            (Output(ids.UPLOAD_PROGRESS, "style"), {}, {"display": "none"}),
+            (Output(ids.UPLOAD_STAGE, "style"), {}, {"display": "none"}),
         ],
         prevent_initial_call=True,
     )(_analyse_background)

@@ -7,6 +7,7 @@ a block expands it into its ops; clicking it again collapses it.
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import plotly.graph_objects as go
@@ -20,8 +21,9 @@ from rnnviz.spec import load_spec, sample_names
 KEY = "structure"
 PATH = "/"
 TITLE = "Structure"
-DEFAULT_SPEC = "multi_static_lstm"
-DEFAULT_STEPS = 28
+# What the page builds on first load; the environment can pick a smaller one (the browser tests).
+DEFAULT_SPEC = os.environ.get("RNNVIZ_DEFAULT_SPEC", "multi_static_lstm")
+DEFAULT_STEPS = int(os.environ.get("RNNVIZ_DEFAULT_STEPS", "28"))
 STEP_MARKS = (1, 8, 16, 28, 56, 100, 200, 400, 784)
 
 
@@ -191,6 +193,8 @@ def register(app: Any) -> None:
         running=[
             (Output(ids.SPEC, "disabled"), True, False),
             (Output(ids.STEPS, "disabled"), True, False),
+            (Output(ids.BUILD_PROGRESS, "style"), {}, {"display": "none"}),
+            (Output(ids.BUILD_STAGE, "style"), {}, {"display": "none"}),
         ],
     )(_build_background)
 

@@ -88,7 +88,7 @@ def layout(cfg: Any) -> Any:
                 className="heat-row",
                 children=[
                     dcc.Graph(id=ids.DIGIT, config={"displayModeBar": False}),
-                    dcc.Graph(id=ids.HEATMAPS, style={"flex": "1"}),
+                    dcc.Graph(id=ids.HEATMAPS, style={"flex": "1", "minWidth": 0}),
                 ],
             ),
         ]
@@ -102,23 +102,31 @@ def _store() -> RunStore:
 # ---- callback bodies (plain functions) ---------------------------------------------------------
 
 
+def _run_options(runs: list[Any]) -> list[dict[str, str]]:
+    return [{"label": f"{r.id} {r.model} ({r.status})", "value": r.id} for r in runs]
+
+
 def start_or_stop(
     trigger: str | None, spec: str | None, steps: Any, watched: list[str] | None, heat_run: Any
-) -> tuple[str, Any, Any]:
-    """Start a run of `spec` (watched at once) or ask the shown run to stop."""
+) -> tuple[Any, ...]:
+    """Start a run of `spec` (watched and shown at once) or ask the shown run to stop.
+
+    Returns (message, watched runs, their options, shown run, its options): a dropdown drops a
+    value that is not among its options, so the new run's options go out with it."""
     from rnnviz.train import start_run_process
 
     watched = list(watched or [])
+    nothing = (no_update,) * 4
     try:
         if trigger == ids.TRAIN_STOP:
             target = heat_run or (watched[-1] if watched else None)
             if not target:
-                return "no run selected to stop", no_update, no_update
+                return ("no run selected to stop", *nothing)
             # Only ask: the run checkpoints and stops by itself; the page sees it in the store.
             _store().request_stop(target)
-            return f"asked run {target} to stop", no_update, no_update
+            return (f"asked run {target} to stop", *nothing)
         if not spec:
-            return "choose a spec on the Structure page first", no_update, no_update
+            return ("choose a spec on the Structure page first", *nothing)
         run_id = start_run_process(
             spec,
             "digits",
@@ -128,23 +136,27 @@ def start_or_stop(
             activation_every=ACTIVATION_EVERY,
         )
     except (RnnvizError, ValueError) as exc:
-        return f"error: {exc}", no_update, no_update
-    return f"started run {run_id} ({spec})", [*watched, run_id], run_id
+        return (f"error: {exc}", *nothing)
+    options = _run_options(_store().list_runs())
+    return f"started run {run_id} ({spec})", [*watched, run_id], options, run_id, options
 
 
 def runs_overview(
     _tick: Any, watched: list[str] | None, heat_run: str | None
 ) -> tuple[list[dict[str, Any]], list[dict[str, str]], list[str], list[dict[str, str]], Any]:
     """Runs table, watch options (running runs are watched by default: a reload reattaches),
-    and the heatmap's run choices."""
+    and the heatmap's run choices (the newest run when none is chosen: finished runs stay
+    browsable)."""
     runs = _store().list_runs()
     rows = figures.runs_rows(runs)
-    options = [{"label": f"{r.id} {r.model} ({r.status})", "value": r.id} for r in runs]
+    options = _run_options(runs)
     known = {r.id for r in runs}
     kept = [w for w in (watched or []) if w in known]
     if not kept:
         kept = [r.id for r in runs if r.status == "running"]
     heat = heat_run if heat_run in known else (kept[-1] if kept else None)
+    if heat is None and runs:
+        heat = runs[0].id
     # Only send values that changed: rewriting them every tick would fight the user's clicks.
     return (
         rows,
@@ -201,7 +213,9 @@ def register(app: Any) -> None:
     app.callback(
         Output(ids.TRAIN_MESSAGE, "children"),
         Output(ids.RUNS, "value", allow_duplicate=True),
+        Output(ids.RUNS, "options", allow_duplicate=True),
         Output(ids.HEAT_RUN, "value", allow_duplicate=True),
+        Output(ids.HEAT_RUN, "options", allow_duplicate=True),
         Input(ids.TRAIN_START, "n_clicks"),
         Input(ids.TRAIN_STOP, "n_clicks"),
         State(ids.SPEC, "value"),

@@ -1,0 +1,319 @@
+"""The dashboard in a real headless Chromium (selenium + Debian chromium/chromedriver).
+
+Each test starts the server itself on 127.0.0.1 and a free port: `rnnviz serve` for the local
+default (DiskcacheManager), and gunicorn + a Celery worker + a `redis-server` the test starts for
+the scale path. Screenshots go to tests/_artifacts/ (gitignored).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from app import ids
+
+pytestmark = pytest.mark.browser
+
+ROOT = Path(__file__).resolve().parent.parent
+ARTIFACTS = Path(__file__).resolve().parent / "_artifacts"
+BIN = Path(sys.executable).parent
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait_port(port: int, proc: subprocess.Popen, log: Path, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited ({proc.returncode}):\n{log.read_text()[-3000:]}")
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.5):
+            return
+        time.sleep(0.2)
+    raise RuntimeError(f"server did not listen on {port}:\n{log.read_text()[-3000:]}")
+
+
+@contextlib.contextmanager
+def _process(cmd: list[str], env: dict[str, str], log: Path) -> Iterator[subprocess.Popen]:
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(
+            cmd, env=env, stdout=out, stderr=subprocess.STDOUT, cwd=ROOT, start_new_session=True
+        )
+    try:
+        yield proc
+    finally:
+        # Its own session: the whole group (forked job processes too) goes, nothing else.
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(15)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(5)
+
+
+def _env(tmp: Path, **extra: str) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(
+        RNNVIZ_CACHE_DIR=str(tmp / "cache"),
+        RNNVIZ_RUNS_DIR=str(tmp / "runs"),
+        RNNVIZ_DEFAULT_SPEC="single_static_lstm",
+        RNNVIZ_DEFAULT_STEPS="8",
+        PYTHONUNBUFFERED="1",
+    )
+    env.update(extra)
+    return env
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    """`rnnviz serve` on a free port, with its own cache and run store."""
+    tmp = tmp_path_factory.mktemp("serve")
+    port = _free_port()
+    log = tmp / "server.log"
+    cmd = [str(BIN / "rnnviz"), "serve", "--host", "127.0.0.1", "--port", str(port)]
+    with _process(cmd, _env(tmp), log) as proc:
+        _wait_port(port, proc, log)
+        yield {"url": f"http://127.0.0.1:{port}", "tmp": tmp, "log": log}
+    _stop_runs(tmp / "runs")
+
+
+def _stop_runs(runs: Path) -> None:
+    """Training runs are their own processes (own session): end the ones this test started."""
+    from rnnviz.store import RunStore
+
+    if not runs.exists():
+        return
+    for run in RunStore(runs).list_runs():
+        if run.status == "running" and run.pid:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(run.pid, signal.SIGTERM)
+
+
+@pytest.fixture
+def browser(tmp_path: Path) -> Iterator[Any]:
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    os.environ["SE_OFFLINE"] = "true"  # selenium-manager must not try to download a driver
+    opts = webdriver.ChromeOptions()
+    opts.binary_location = "/usr/bin/chromium"
+    for flag in (
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        "--window-size=1600,1100",
+        f"--user-data-dir={tmp_path / 'chromium'}",
+    ):
+        opts.add_argument(flag)
+    driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=opts)
+    driver.set_page_load_timeout(60)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+def _until(what: str, fn: Callable[[], Any], timeout: float = 150, every: float = 0.3) -> Any:
+    deadline = time.monotonic() + timeout
+    last: Any = None
+    while time.monotonic() < deadline:
+        with contextlib.suppress(Exception):
+            last = fn()
+            if last:
+                return last
+        time.sleep(every)
+    raise AssertionError(f"timed out waiting for {what} (last: {last!r})")
+
+
+def _cy_count(driver: Any, graph_id: str, selector: str) -> int:
+    return driver.execute_script(
+        "const el = document.getElementById(arguments[0]);"
+        "return el && el._cyreg ? el._cyreg.cy.elements(arguments[1]).length : -1;",
+        graph_id,
+        selector,
+    )
+
+
+def _text(driver: Any, element_id: str) -> str:
+    return driver.execute_script(
+        "const el = document.getElementById(arguments[0]); return el ? el.innerText : '';",
+        element_id,
+    )
+
+
+def _click_block(driver: Any, graph_id: str, block_id: str) -> None:
+    """A real mouse click on a block where cytoscape drew it."""
+    from selenium.webdriver.common.action_chains import ActionChains
+
+    pos = driver.execute_script(
+        "const cy = document.getElementById(arguments[0])._cyreg.cy;"
+        "const n = cy.getElementById(arguments[1]); const p = n.renderedPosition();"
+        "const r = cy.container().getBoundingClientRect();"
+        "return [p.x, p.y, r.width, r.height];",
+        graph_id,
+        block_id,
+    )
+    x, y, width, height = pos
+    canvas = driver.find_element("id", graph_id)
+    # Selenium 4 offsets are from the element's centre.
+    ActionChains(driver).move_to_element_with_offset(
+        canvas, int(x - width / 2), int(y - height / 2)
+    ).click().perform()
+
+
+def _choose_spec(driver: Any, name: str) -> None:
+    """Open Dash 4's dropdown and click the option (its popover lives outside the button)."""
+    # Disabled while a build runs (the background callback's `running` state).
+    _until("the dropdown", lambda: driver.find_element("id", ids.SPEC).is_enabled(), timeout=60)
+    driver.find_element("id", ids.SPEC).click()
+    search = _until(
+        "the dropdown's search box",
+        lambda: driver.find_element("css selector", "input.dash-dropdown-search"),
+        timeout=10,
+    )
+    search.send_keys(name)  # filters the list, so the option is in view
+    option = _until(
+        "the dropdown's options",
+        lambda: driver.find_element(
+            "css selector", f"input.dash-options-list-option-checkbox[value='{name}']"
+        ),
+        timeout=10,
+    )
+    option.find_element("xpath", "../..").click()  # the <label role=option> around the radio
+
+
+def _screenshot(driver: Any, name: str) -> Path:
+    ARTIFACTS.mkdir(exist_ok=True)
+    path = ARTIFACTS / name
+    driver.save_screenshot(str(path))
+    return path
+
+
+def test_structure_page_switch_spec_and_expand(server: dict, browser: Any) -> None:
+    from selenium.webdriver.common.keys import Keys
+
+    d = browser
+    d.get(server["url"] + "/")
+    static, dynamic = ids.GRAPH["static"], ids.GRAPH["dynamic"]
+    # Default: single_static_lstm at T=8, one layer, one direction.
+    _until("the first build", lambda: _cy_count(d, static, "node.step") == 8)
+    loops = _until("the loop panel", lambda: _cy_count(d, dynamic, "node.loop"))
+    assert _cy_count(d, dynamic, "node.step") == 0
+    dynamic_elements = _cy_count(d, dynamic, "*")
+
+    _choose_spec(d, "multi_static_lstm")
+    _until(
+        "the switched spec",
+        lambda: (
+            "multi_static_lstm at T=8" in _text(d, ids.BUILD_STATUS)
+            and _cy_count(d, static, "node.step") == 3 * 8
+        ),
+    )
+    assert _cy_count(d, dynamic, "node.loop") == loops
+    # T 8 -> 16 (typed into the slider's box): the unrolled panel grows, the loop panel does not.
+    _until("the slider", lambda: d.find_element("id", ids.SPEC).is_enabled(), timeout=60)
+    box = d.find_element("css selector", f"#{ids.STEPS} input[type=number]")
+    box.send_keys(Keys.CONTROL, "a")
+    box.send_keys("16", Keys.TAB)  # the slider takes a typed value when the box loses focus
+    _until("T=16", lambda: _cy_count(d, static, "node.step") == 3 * 16)
+    assert _cy_count(d, dynamic, "*") >= dynamic_elements - 2  # same blocks (edge counts may merge)
+    assert _cy_count(d, dynamic, "node.loop") == loops
+    assert "16 time steps" in _text(d, ids.VIEW_INFO["static"])
+    stats = _text(d, ids.STATS["static"])
+    assert "parameters" in stats and "fetchable per-step states" in stats
+
+    _click_block(d, static, "L1/fw/t2")
+    _until("the expanded block", lambda: _cy_count(d, static, "node.op") > 5)
+    _screenshot(d, "structure_expanded.png")
+    _click_block(d, static, "L1/fw/t2")
+    _until("the collapsed block", lambda: _cy_count(d, static, "node.op") == 0)
+    _screenshot(d, "structure.png")
+
+
+def _heat_state(driver: Any) -> tuple[str, float]:
+    """(label, sum of the first heatmap's values) of the shown activation snapshot."""
+    return driver.execute_script(
+        "const g = document.querySelector('#' + arguments[0] + ' .js-plotly-plot');"
+        "const label = document.getElementById(arguments[1]).innerText;"
+        # plotly sends arrays base64-encoded; _fullData holds them decoded.
+        "if (!g || !g._fullData || !g._fullData.length || !g._fullData[0].z) return [label, null];"
+        "let s = 0; for (const row of g._fullData[0].z) for (const v of row) s += v;"
+        "return [label, s];",
+        ids.HEATMAPS,
+        ids.HEAT_STEP,
+    )
+
+
+def test_training_live(server: dict, browser: Any) -> None:
+    d = browser
+    d.get(server["url"] + "/training")
+    steps = _until("the page", lambda: d.find_element("id", ids.TRAIN_STEPS), timeout=60)
+    steps.clear()
+    steps.send_keys("3000")
+    d.find_element("id", ids.TRAIN_START).click()
+    _until("the run to start", lambda: "started run" in _text(d, ids.TRAIN_MESSAGE))
+    first = _until(
+        "a first snapshot", lambda: (s := _heat_state(d))[1] is not None and s, timeout=120
+    )
+    later = _until(
+        "a later snapshot", lambda: (s := _heat_state(d))[0] != first[0] and s, timeout=120
+    )
+    assert later[1] != first[1]  # the heatmap changed, not only its title
+    _until("loss curve", lambda: "loss" in _text(d, ids.CURVES))
+    _screenshot(d, "training.png")
+    # A reload reattaches: the running run is watched again without a click.
+    d.refresh()
+    _until("reattached", lambda: (s := _heat_state(d))[1] is not None and s)
+    d.find_element("id", ids.TRAIN_STOP).click()
+    _until("stopped", lambda: "stopped" in _text(d, ids.RUNS_TABLE), timeout=60)
+
+
+@pytest.mark.redis
+def test_celery_redis_gunicorn(tmp_path: Path, browser: Any) -> None:
+    """The scale path: gunicorn (2 workers) serves, a Celery worker builds, redis carries jobs."""
+    redis = shutil.which("redis-server")
+    assert redis, "redis-server is missing: make system-deps"
+    rport, wport = _free_port(), _free_port()
+    broker = f"redis://127.0.0.1:{rport}/0"
+    env = _env(tmp_path, RNNVIZ_CELERY_BROKER=broker)
+    redis_cmd = [redis, "--port", str(rport), "--bind", "127.0.0.1", "--save", ""]
+    redis_cmd += ["--appendonly", "no", "--dir", str(tmp_path)]
+    worker_cmd = [str(BIN / "celery"), "-A", "app.celery_app", "worker", "--pool=solo"]
+    worker_cmd += ["--loglevel=INFO", "--without-gossip", "--without-mingle"]
+    web_cmd = [str(BIN / "gunicorn"), "-w", "2", "-b", f"127.0.0.1:{wport}", "app.wsgi:server"]
+    worker_log = tmp_path / "worker.log"
+    with (
+        _process(redis_cmd, env, tmp_path / "redis.log") as rproc,
+        _process(worker_cmd, env, worker_log),
+        _process(web_cmd, env, tmp_path / "web.log") as web,
+    ):
+        _wait_port(rport, rproc, tmp_path / "redis.log")
+        _wait_port(wport, web, tmp_path / "web.log")
+        browser.get(f"http://127.0.0.1:{wport}/")
+        static = ids.GRAPH["static"]
+        _until("a build through Celery", lambda: _cy_count(browser, static, "node.step") == 8, 150)
+        assert _cy_count(browser, ids.GRAPH["dynamic"], "node.loop") >= 1
+        _screenshot(browser, "celery.png")
+    log = worker_log.read_text()
+    assert "background_callback_" in log and "succeeded" in log, log[-2000:]
+    assert list((tmp_path / "cache" / "entries").glob("single_static_lstm-T8-*/meta.json"))
