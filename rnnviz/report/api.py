@@ -79,7 +79,7 @@ def _report(
     built = _is_built_model(source)
     spec = source.spec if built else None
     graphs = GraphSet(graph_def, main)
-    roles = roles_of(main.names, main.ops)
+    roles = roles_of(main.names, main.ops, main.tops)
 
     ops = _ops_summary(graphs, roles)
 
@@ -176,7 +176,7 @@ def _ops_summary(graphs: GraphSet, roles: list[str]) -> OpsSummary:
             while k >= 0 and raw[k].startswith("^"):
                 k -= 1
             control += n - 1 - k
-    scopes = Counter([n.partition("/")[0] for n in main.names])
+    scopes = Counter(main.tops)
     for name in [n for n in main.names if "/" not in n]:  # few: ops outside any scope
         scopes[name] -= 1
         scopes["(top level)"] += 1
@@ -219,6 +219,8 @@ def _with_trip(loop: LoopInfo, trip: int | None, spec: Any) -> LoopInfo:
 
 def _loop_captures(main: GraphIndex, roles: list[str], frames: dict[str, list[int]]) -> list[str]:
     """Variable scopes of the weights that forward loops read (their recurrent cells)."""
+    if not (main.op_types & WHILE_OPS) and not frames:
+        return []
     starts = [i for i, op in enumerate(main.ops) if op in WHILE_OPS and roles[i] == "forward"]
     for members in frames.values():
         starts += [

@@ -40,6 +40,8 @@ class GraphIndex:
     arg_names: tuple[str, ...] = ()  # a function's input args (they are tensors, not nodes)
     _parsed: dict[int, tuple[tuple[int, int], ...]] = field(default_factory=dict)
     _consumers: list[list[int]] | None = None
+    _tops: list[str] | None = None
+    _op_types: set[str] | None = None
 
     @classmethod
     def of_nodes(
@@ -60,6 +62,20 @@ class GraphIndex:
 
     def __len__(self) -> int:
         return len(self.names)
+
+    @property
+    def tops(self) -> list[str]:
+        """Top-level scope of every node (the name itself when it has no '/'), computed once."""
+        if self._tops is None:
+            self._tops = [n.partition("/")[0] for n in self.names]
+        return self._tops
+
+    @property
+    def op_types(self) -> set[str]:
+        """The set of op types present: lets analyses skip whole-graph scans for absent ops."""
+        if self._op_types is None:
+            self._op_types = set(self.ops)
+        return self._op_types
 
     def node(self, i: int) -> Any:
         return self.nodes[i]

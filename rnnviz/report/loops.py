@@ -31,9 +31,10 @@ def find_loops(graph_def: Any) -> list[LoopInfo]:
 def loops_of(graphs: GraphSet, frames: dict[str, list[int]] | None = None) -> list[LoopInfo]:
     main = graphs.main
     loops = v1_frames(main, frames)
-    for i, op in enumerate(main.ops):
-        if op in WHILE_OPS:
-            loops.append(_v2_loop(graphs, main, i, None))
+    if main.op_types & WHILE_OPS:
+        for i, op in enumerate(main.ops):
+            if op in WHILE_OPS:
+                loops.append(_v2_loop(graphs, main, i, None))
     for fname in graphs.function_names:
         func = graphs.function(fname)
         for i, op in enumerate(func.ops):
@@ -46,6 +47,8 @@ def frame_members(main: GraphIndex) -> dict[str, list[int]]:
     """v1 frame name -> indexes of the nodes inside that frame (nested frames kept apart)."""
     ops = main.ops
     enters: dict[str, list[int]] = defaultdict(list)
+    if not (main.op_types & _ENTER_OPS):
+        return {}
     for i, op in enumerate(ops):
         if op in _ENTER_OPS:
             frame = main.attr(i, "frame_name")

@@ -60,22 +60,23 @@ def op_roles(graph_def: Any) -> dict[str, str]:
     return {n.name: role_of(n.name, n.op) for n in graph_def.node}
 
 
-def roles_of(names: list[str], ops: list[str]) -> list[str]:
+def roles_of(names: list[str], ops: list[str], tops: list[str] | None = None) -> list[str]:
     """Roles for parallel name/op lists (what the report uses on its index).
 
     Same answer as `role_of` per node; the common case of a big training graph (two thirds of
-    its nodes under `gradients/`) is decided by one prefix test before the full rules run.
+    its nodes under `gradients/`) is decided by one test on the top scope before the full
+    rules run. `tops` (each name's top scope) may be passed when the caller has it already.
     """
+    if tops is None:
+        tops = [n.partition("/")[0] for n in names]
     out = []
     append = out.append
     grad = _GRAD_TOP.match
-    for n, o in zip(names, ops, strict=True):
-        if n.startswith("gradients"):
-            top = n.partition("/")[0]
-            if top == "gradients" or grad(top):
-                append("gradients")
-                continue
-        append(role_of(n, o))
+    for n, o, top in zip(names, ops, tops, strict=True):
+        if top.startswith("gradients") and (top == "gradients" or grad(top)):
+            append("gradients")
+        else:
+            append(role_of(n, o))
     return out
 
 

@@ -104,8 +104,9 @@ def _assign_ops(gi: GraphIndex, roles: Sequence[str], cells: list[Cell]) -> None
     depth = max(s.count("/") for s in by_scope) + 1
     names = gi.names
     prefixes = tuple(s + "/" for s in by_scope)  # one C-level test rules out most nodes
-    for i, name in enumerate(names):
-        if not name.startswith(prefixes) or roles[i] != "forward":
+    for i in [i for i, r in enumerate(roles) if r == "forward"]:
+        name = names[i]
+        if not name.startswith(prefixes):
             continue
         scope = name
         for _ in range(depth + 2):
