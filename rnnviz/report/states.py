@@ -231,6 +231,12 @@ def summarize_states(
             f"({unrolled_steps} steps x {cells} cell(s) x {', '.join(by_kind)}). "
             "This is the source's claim 4: a static graph holds every step's intermediate state."
         )
+    elif not exits:
+        words = (
+            "Loop graph: no per-step state can be fetched; the loops run inside library functions "
+            "(traced calls), so even their outputs are only reachable through those calls. "
+            "This is the source's claim 4: a dynamic graph holds only the last state."
+        )
     else:
         words = (
             f"Loop graph: no per-step state can be fetched; only {len(exits)} tensor(s) leave the loop "

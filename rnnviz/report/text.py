@@ -56,9 +56,7 @@ def render(r: GraphReport, top: int = 10) -> str:
     out.append(_kv("nodes (main graph)", _n(o.total)))
     out.append(_kv("data edges / control edges", f"{_n(o.data_edges)} / {_n(o.control_edges)}"))
     if o.functions:
-        out.append(
-            _kv("library functions / their nodes", f"{_n(o.functions)} / {_n(o.function_ops)}")
-        )
+        out.append(_kv("functions / their nodes", f"{_n(o.functions)} / {_n(o.function_ops)}"))
     out.append(_kv("by role", ", ".join(f"{k} {_n(v)}" for k, v in o.by_role.items())))
     out.append(
         _kv(
