@@ -114,6 +114,23 @@ def register_expand(app: Any, store_id: str, graph_id: str, source_id: str) -> N
     )(update)
 
 
+def job_progress(progress_id: str, stage_id: str, *disable: str) -> dict[str, Any]:
+    """`progress=` and `running=` of a background job callback: a progress bar and a stage line
+    shown while it runs, and the controls `disable` disabled meanwhile."""
+    return {
+        "progress": [
+            Output(progress_id, "value"),
+            Output(progress_id, "max"),
+            Output(stage_id, "children"),
+        ],
+        "running": [(Output(c, "disabled"), True, False) for c in disable]
+        + [
+            (Output(progress_id, "style"), {}, {"display": "none"}),
+            (Output(stage_id, "style"), {}, {"display": "none"}),
+        ],
+    }
+
+
 def report_graphs(
     prefix: str,
     reports: dict[str, dict[str, Any]],

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import pickle
 import subprocess
 import sys
@@ -137,6 +138,8 @@ def main(argv: list[str] | None = None) -> int:
         "<= 1,500 elements. expand2 = two blocks expanded (a step range and the gradients).\n"
         "from_cache_s = what a dashboard request costs: unpickle the cached partition + view."
     )
+    load = os.getloadavg()[0]
+    print(f"load average at the end: {load:.1f} on {os.cpu_count()} cores (timings scale with it)")
     worst = max(rows, key=lambda r: r["server_s"])
     ok = all(r["server_s"] <= BUDGET_S and r["expanded_elements"] <= 1500 for r in rows)
     print(f"{'OK' if ok else 'OVER BUDGET'}: worst {worst['server_s']:.2f} s at T={worst['T']}")

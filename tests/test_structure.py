@@ -165,3 +165,30 @@ def test_many_top_scopes_are_pooled() -> None:
     assert len(part.blocks) == 25  # MAX_SCOPE_BLOCKS kept + one pool
     assert part.blocks["role/forward/(other scopes)"].n_ops == 200 - 24
     _check_view(make_view(part))
+
+
+@pytest.mark.parametrize(("unroll", "bidirectional"), [("static", True), ("dynamic", False)])
+def test_shared_index_matches_the_reports_public_functions(
+    unroll: str, bidirectional: bool
+) -> None:
+    """partition() calls the report's building blocks on one index for speed: same answer as
+    the published op_steps / op_roles / find_loops."""
+    from rnnviz.report.loops import find_loops
+    from rnnviz.report.roles import op_roles
+    from rnnviz.report.timesteps import op_steps
+
+    model = build(_spec(unroll, 3, bidirectional))
+    gd = model.graph_def()
+    fast = partition(gd, step_tensors=model.step_tensors)
+    loops = {}
+    for loop in find_loops(gd):
+        if loop.in_function:
+            continue
+        names = [loop.name] if loop.kind == "v2_while" else loop.body_nodes
+        for name in names:
+            loops.setdefault(name, (f"loop/{loop.name}", loop.body_function or ""))
+    slow = partition(gd, steps=op_steps(gd, model.step_tensors), roles=op_roles(gd), loops=loops)
+    assert {b: x.n_ops for b, x in fast.blocks.items()} == {
+        b: x.n_ops for b, x in slow.blocks.items()
+    }
+    assert fast.edges == slow.edges

@@ -109,15 +109,7 @@ def register(app: Any) -> None:
         Input(ids.UPLOAD, "contents"),
         State(ids.UPLOAD, "filename"),
         background=True,
-        progress=[
-            Output(ids.UPLOAD_PROGRESS, "value"),
-            Output(ids.UPLOAD_PROGRESS, "max"),
-            Output(ids.UPLOAD_STAGE, "children"),
-        ],
-        running=[
-            (Output(ids.UPLOAD_PROGRESS, "style"), {}, {"display": "none"}),
-            (Output(ids.UPLOAD_STAGE, "style"), {}, {"display": "none"}),
-        ],
+        **panels.job_progress(ids.UPLOAD_PROGRESS, ids.UPLOAD_STAGE),
         prevent_initial_call=True,
     )(_analyse_background)
     app.callback(

@@ -185,17 +185,7 @@ def register(app: Any) -> None:
         Input(ids.SPEC, "value"),
         Input(ids.STEPS, "value"),
         background=True,
-        progress=[
-            Output(ids.BUILD_PROGRESS, "value"),
-            Output(ids.BUILD_PROGRESS, "max"),
-            Output(ids.BUILD_STAGE, "children"),
-        ],
-        running=[
-            (Output(ids.SPEC, "disabled"), True, False),
-            (Output(ids.STEPS, "disabled"), True, False),
-            (Output(ids.BUILD_PROGRESS, "style"), {}, {"display": "none"}),
-            (Output(ids.BUILD_STAGE, "style"), {}, {"display": "none"}),
-        ],
+        **panels.job_progress(ids.BUILD_PROGRESS, ids.BUILD_STAGE, ids.SPEC, ids.STEPS),
     )(_build_background)
 
     for which in ("static", "dynamic"):

@@ -1,4 +1,9 @@
-"""`rnnviz serve`: start the Dash dashboard (127.0.0.1:8050 unless told otherwise)."""
+"""`rnnviz serve`: start the Dash dashboard (127.0.0.1:8050 unless told otherwise).
+
+Local and service-free by default: background jobs run in local processes (DiskcacheManager),
+builds are cached under --cache-dir, runs live in --runs-dir. For many users, serve with gunicorn
+and Celery instead (README, "Dashboard").
+"""
 
 from __future__ import annotations
 
@@ -11,6 +16,14 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)"
     )
     p.add_argument("--port", type=int, default=8050)
+    p.add_argument(
+        "--cache-dir",
+        help="where built graphs, reports and uploads are cached "
+        "(default: $RNNVIZ_CACHE_DIR or ~/.cache/rnnviz)",
+    )
+    p.add_argument(
+        "--runs-dir", help="the run store of the Training page (default: $RNNVIZ_RUNS_DIR or runs/)"
+    )
     p.add_argument("--debug", action="store_true", help="Dash debug mode (reloader, dev tools)")
     p.set_defaults(func=cmd_serve)
 
@@ -18,7 +31,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def cmd_serve(args: argparse.Namespace) -> int:
     from app.main import create_app
 
-    dash_app = create_app()
+    dash_app = create_app(cache_dir=args.cache_dir, runs_dir=args.runs_dir)
     print(f"rnnviz dashboard on http://{args.host}:{args.port}/")
     dash_app.run(host=args.host, port=args.port, debug=args.debug)
     return 0
