@@ -53,7 +53,9 @@ TARGETS |= {
 RESULTS = Path(__file__).resolve().parent / "results" / "train.jsonl"
 
 
-def measure_one(model: str, data: str, steps: int, seconds: float, batch: int) -> dict:
+def measure_one(
+    model: str, data: str, steps: int, seconds: float, batch: int, seed: int = 0
+) -> dict:
     """Train one model in this process and return its figures."""
     import numpy as np
 
@@ -69,6 +71,7 @@ def measure_one(model: str, data: str, steps: int, seconds: float, batch: int) -
         dataset,
         steps=steps,
         batch_size=batch,
+        seed=seed,
         runs_dir=runs,
         activation_every=0,
         checkpoint_every=max(steps // 4, 1),
@@ -89,11 +92,16 @@ def measure_one(model: str, data: str, steps: int, seconds: float, batch: int) -
         "train_s": run.train_seconds,
         "test_accuracy": test_accuracy,
         "capped": run.steps < steps,
+        "seed": seed,
+        "batch": batch,
     }
 
 
-def run_in_subprocess(model: str, data: str, steps: int, seconds: float, batch: int) -> dict:
+def run_in_subprocess(
+    model: str, data: str, steps: int, seconds: float, batch: int, seed: int
+) -> dict:
     cmd = [sys.executable, __file__, "--one", model, data, str(steps), str(seconds), str(batch)]
+    cmd.append(str(seed))
     out = subprocess.run(cmd, check=True, capture_output=True, text=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
@@ -143,20 +151,23 @@ def main() -> None:
     )
     parser.add_argument("--seconds", type=float, default=CAP_SECONDS, help="wall-clock cap per run")
     parser.add_argument("--batch", type=int, default=128)
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0], help="one run per seed")
     parser.add_argument("--out", type=Path, default=RESULTS, help="JSON-lines results file")
     parser.add_argument("--table", action="store_true", help="only print the saved results")
-    parser.add_argument("--one", nargs=5, help=argparse.SUPPRESS)
+    parser.add_argument("--one", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one:
-        model, data, steps, seconds, batch = args.one
-        print(json.dumps(measure_one(model, data, int(steps), float(seconds), int(batch))))
+        model, data, steps, seconds, batch, seed = [*args.one, "0"][:6]
+        print(
+            json.dumps(measure_one(model, data, int(steps), float(seconds), int(batch), int(seed)))
+        )
         return
     if not args.table:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         for data in args.data:
-            for model in args.models:
+            for model, seed in ((m, s) for m in args.models for s in args.seeds):
                 steps = args.steps or BUDGET_STEPS.get(data, 1000)
-                row = run_in_subprocess(model, data, steps, args.seconds, args.batch)
+                row = run_in_subprocess(model, data, steps, args.seconds, args.batch, seed)
                 with args.out.open("a") as f:
                     f.write(json.dumps(row) + "\n")
                 print(

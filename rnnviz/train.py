@@ -414,8 +414,9 @@ def _loop(
     """The training steps. Returns (steps done, last loss, train seconds, checkpoint, stopped)."""
     batches = Batches(len(data.x_train), config.batch_size, config.seed)
     x_all, y_all, len_all = data.x_train, data.y_train, data.lengths_train
-    plain = [model.train_op, model.loss]
-    with_acc = [model.train_op, model.loss, model.accuracy]
+    # One fetch list for every step: each distinct fetch list costs TF a graph prune and a new
+    # executor on first use, and the batch accuracy is a few ops on logits computed anyway.
+    fetches = [model.train_op, model.loss, model.accuracy]
     pending: list[MetricRow] = []
     pending_acts: tuple[int, Any] | None = None
     checkpoint = store.get_run(run_id).checkpoint_path if start_step else None
@@ -432,13 +433,11 @@ def _loop(
             None if len_all is None else len_all[idx],
             training=True,
         )
-        accuracy = None
-        if step % config.log_every == 0 or step == config.steps:
-            _, loss, accuracy = sess.run(with_acc, feed)
-            accuracy = float(accuracy)
-        else:
-            _, loss = sess.run(plain, feed)
+        _, loss, batch_accuracy = sess.run(fetches, feed)
         loss = float(loss)
+        # recorded at intervals, as the source did (every step's batch accuracy is mostly noise)
+        logged = step % config.log_every == 0 or step == config.steps
+        accuracy = float(batch_accuracy) if logged else None
         now = time.perf_counter()
         wall = wall_offset + now - started
         pending.append(MetricRow(step, loss, accuracy, None, wall, time.time()))
