@@ -57,7 +57,7 @@ class GraphIndex:
             add_name(n.name)
             add_op(n.op)
             add_inputs(n.input)
-        index = {name: i for i, name in enumerate(names)}
+        index = dict(zip(names, range(len(names)), strict=True))  # C-level: ~4x a dictcomp
         return cls(names, ops, raw_inputs, nodes, index, function, tuple(arg_names))
 
     def __len__(self) -> int:
