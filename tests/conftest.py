@@ -18,3 +18,19 @@ def tiny_lstm_spec() -> ModelSpec:
         input_size=4,
         num_classes=3,
     )
+
+
+# ---- graph report (tests/test_report_*.py) -----------------------------------------------------
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--overwrite-golden",
+        action="store_true",
+        default=False,
+        help="rewrite tests/golden/*.txt from the current output instead of comparing",
+    )
+
+
+@pytest.fixture
+def overwrite_golden(request: pytest.FixtureRequest) -> bool:
+    """True when the run was asked to regenerate golden files (pytest --overwrite-golden)."""
+    return bool(request.config.getoption("--overwrite-golden"))
