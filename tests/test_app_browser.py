@@ -210,8 +210,7 @@ def _screenshot(driver: Any, name: str) -> Path:
 
 
 def test_structure_page_switch_spec_and_expand(server: dict, browser: Any) -> None:
-    from selenium.webdriver.common.keys import Keys
-
+    """(Growth with T is checked through the callbacks in test_app_pages: a build less here.)"""
     d = browser
     d.get(server["url"] + "/")
     static, dynamic = ids.GRAPH["static"], ids.GRAPH["dynamic"]
@@ -219,7 +218,6 @@ def test_structure_page_switch_spec_and_expand(server: dict, browser: Any) -> No
     _until("the first build", lambda: _cy_count(d, static, "node.step") == 8)
     loops = _until("the loop panel", lambda: _cy_count(d, dynamic, "node.loop"))
     assert _cy_count(d, dynamic, "node.step") == 0
-    dynamic_elements = _cy_count(d, dynamic, "*")
 
     _choose_spec(d, "multi_static_lstm")
     _until(
@@ -230,15 +228,7 @@ def test_structure_page_switch_spec_and_expand(server: dict, browser: Any) -> No
         ),
     )
     assert _cy_count(d, dynamic, "node.loop") == loops
-    # T 8 -> 16 (typed into the slider's box): the unrolled panel grows, the loop panel does not.
-    _until("the slider", lambda: d.find_element("id", ids.SPEC).is_enabled(), timeout=60)
-    box = d.find_element("css selector", f"#{ids.STEPS} input[type=number]")
-    box.send_keys(Keys.CONTROL, "a")
-    box.send_keys("16", Keys.TAB)  # the slider takes a typed value when the box loses focus
-    _until("T=16", lambda: _cy_count(d, static, "node.step") == 3 * 16)
-    assert _cy_count(d, dynamic, "*") >= dynamic_elements - 2  # same blocks (edge counts may merge)
-    assert _cy_count(d, dynamic, "node.loop") == loops
-    assert "16 time steps" in _text(d, ids.VIEW_INFO["static"])
+    assert "8 time steps" in _text(d, ids.VIEW_INFO["static"])
     stats = _text(d, ids.STATS["static"])
     assert "parameters" in stats and "fetchable per-step states" in stats
 
