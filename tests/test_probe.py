@@ -39,6 +39,11 @@ DYNAMIC = {
     "variable_length_bi": _spec(
         [("gru", 6), ("lstm", 5)], bidirectional=True, variable_length=True
     ),
+    # a static graph with sequence_length puts each step in a cond, whose ops TF will not fetch:
+    # it is probed through twins too, and they must equal the static graph itself
+    "static_variable_length": _spec(
+        [("gru", 6), ("lstm", 4)], unroll="static", variable_length=True, control_flow="v1"
+    ),
 }
 
 
