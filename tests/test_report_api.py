@@ -203,3 +203,11 @@ def test_report_tags_every_forward_op_of_the_cells(static_model):
     assert r.timesteps.tagged_ops == len(r.timesteps.tags) == 4 * r.timesteps.ops_per_step
     steps = {tag[2] for tag in r.timesteps.tags.values()}
     assert steps == {0, 1, 2, 3}
+
+
+@pytest.mark.parametrize("name", [n for n in sample_names() if load_spec(n).is_static])
+def test_inferred_steps_agree_with_the_record_on_every_static_sample(name):
+    model = build(load_spec(name).with_steps(4))
+    inferred = op_steps(model.graph_def())
+    for st in model.step_tensors:
+        assert inferred[st.name.split(":")[0]] == (st.layer, st.direction, st.step), st.name
