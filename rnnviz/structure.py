@@ -16,8 +16,8 @@ blocks expanded into their ops, and never more than `MAX_ELEMENTS` nodes + edges
 
 What it is not: it classifies nothing itself. Roles, step tags and loops come from the report
 (`rnnviz.report.roles.op_roles`, `rnnviz.report.timesteps.op_steps`, `rnnviz.report.loops`); this
-module only groups by them. It works on the protobuf node list with dicts (no networkx graph of
-the whole GraphDef: that alone takes seconds at T=784); networkx orders only the few blocks.
+module only groups by them. It works on the protobuf node list with dicts and numpy arrays (no
+networkx graph of the whole GraphDef: that alone takes seconds at T=784).
 """
 
 from __future__ import annotations
@@ -29,7 +29,6 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-import networkx as nx
 import numpy as np
 
 __all__ = [
@@ -69,6 +68,7 @@ class Block:
     label: str
     n_ops: int
     number: int  # position in `Partition.blocks` (what `Partition.node_block` holds)
+    first: int  # index of its first node: graph order, which is near-topological in TF graphs
     layer: int | None = None
     direction: str | None = None
     step: int | None = None
@@ -325,6 +325,8 @@ def partition(
     edges = {(ids[k // n_blocks], ids[k % n_blocks]): n for k, n in cross.items()}
 
     counts = np.bincount(node_block, minlength=n_blocks)
+    first = np.full(n_blocks, len(names), dtype=np.int64)
+    np.minimum.at(first, node_block, np.arange(len(names)))
     functions = {f.signature.name: f for f in graph_def.library.function}
     bodies: dict[str, tuple[list[tuple[str, str]], list[tuple[int, int]]]] = {}
     blocks: dict[str, Block] = {}
@@ -346,6 +348,7 @@ def partition(
             label=_label(bid, m, n_ops),
             n_ops=n_ops,
             number=k,
+            first=int(first[k]),
             layer=m.get("layer"),
             direction=m.get("direction"),
             step=m.get("step"),
@@ -455,6 +458,7 @@ def _coarse_block(part: Partition, cid: str, fine: list[str]) -> dict[str, Any]:
         "direction": first.direction,
         "step": lo,
         "role": first.role,
+        "first": min(part.blocks[f].first for f in fine),
     }
 
 
@@ -479,44 +483,43 @@ def _grid(
         n_cols = min(n_groups, max(square, BAND_MIN))
     cells: dict[str, tuple[int, int]] = {}
     super_id = "__steps__"
-    g = nx.DiGraph()
+    first: dict[str, int] = {}
     for bid, d in drawn.items():
         if d["kind"] == "step":
             band, col = divmod(d["step"] // group, n_cols)
             cells[bid] = (col, band * (n_rows + 1) + row_of[(d["layer"], d["direction"])])
+            first[super_id] = min(first.get(super_id, d["first"]), d["first"])
         else:
-            g.add_node(bid)
-    if n_cols:
-        g.add_node(super_id)
-    for (a, b), _ in edges.items():
+            first[bid] = d["first"]
+    # Longest-path layers over the edges that go forward in graph order (TF creates ops in
+    # dependency order, so the few backward edges are loops' back edges: ignored).
+    preds: dict[str, set[str]] = defaultdict(set)
+    for a, b in edges:
         a2 = super_id if a in cells else a
         b2 = super_id if b in cells else b
-        if a2 != b2:
-            g.add_edge(a2, b2)
-    cond = nx.condensation(g)
-    gen_of: dict[str, int] = {}
-    for gi, generation in enumerate(nx.topological_generations(cond)):
-        for c in generation:
-            for bid in cond.nodes[c]["members"]:
-                gen_of[bid] = gi
-    steps_gen = gen_of.get(super_id)
+        if a2 != b2 and first[a2] < first[b2]:
+            preds[b2].add(a2)
+    layer: dict[str, int] = {}
+    for bid in sorted(first, key=lambda b: (first[b], b)):
+        layer[bid] = 1 + max((layer[p] for p in preds[bid]), default=-1)
+    steps_layer = layer.get(super_id)
     by_col: dict[int, list[str]] = defaultdict(list)
     below: list[str] = []
-    for bid in sorted(gen_of, key=lambda b: (gen_of[b], b)):
+    for bid in sorted(layer, key=lambda b: (layer[b], first[b], b)):
         if bid == super_id:
             continue
-        gen = gen_of[bid]
-        if steps_gen is None:
-            by_col[gen].append(bid)
-        elif gen < steps_gen:
-            by_col[gen - steps_gen].append(bid)
-        elif gen > steps_gen:
-            by_col[n_cols - 1 + gen - steps_gen].append(bid)
-        else:  # in a cycle with the steps (rare): a row under the grid
+        lay = layer[bid]
+        if steps_layer is None:
+            by_col[lay].append(bid)
+        elif lay < steps_layer:
+            by_col[lay - steps_layer].append(bid)
+        elif lay > steps_layer:
+            by_col[n_cols - 1 + lay - steps_layer].append(bid)
+        else:  # beside the steps in dependency order: a row under the grid
             below.append(bid)
     for col, bids in by_col.items():
         # Centre short columns on the step grid so the picture reads left to right.
-        top = max((n_rows - len(bids)) // 2, 0) if steps_gen is not None else 0
+        top = max((n_rows - len(bids)) // 2, 0) if steps_layer is not None else 0
         for i, bid in enumerate(bids):
             cells[bid] = (col, top + i)
     bottom = max((r for _, r in cells.values()), default=0) + 2
