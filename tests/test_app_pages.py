@@ -122,3 +122,29 @@ def test_open_a_graph_file(built: dict) -> None:
     assert {r["what"] for r in stats} >= {"nodes", "parameters"}
     assert len(charts) == 7 and "4 time steps" in info
     assert Path(jobs.entry_dir(cache, data["key"]) / "meta.json").is_file()
+
+
+def test_open_a_zipped_saved_model(built: dict, tmp_path: Path) -> None:
+    import io
+    import zipfile
+
+    from rnnviz.builder import build
+    from rnnviz.commands.report import export
+    from rnnviz.spec import load_spec
+
+    model = build(load_spec(built["spec"]).twin("dynamic"))
+    with model.graph.as_default():
+        saved = Path(export(model, tmp_path / "export")["saved_model"])
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:  # zipped with its folder, as people usually do
+        for path in saved.rglob("*"):
+            zf.write(path, Path("my_model") / path.relative_to(saved))
+    contents = "data:application/zip;base64," + base64.b64encode(buf.getvalue()).decode()
+    data, status = open_file.analyse_upload(contents, "my_model.zip")
+    assert data, status
+    assert "saved_model" in status
+    elements, *_, charts = open_file.file_views(data, [])
+    assert len(charts) == 7
+    assert _count(elements, "loop") >= 1 and _count(elements, "step") == 0
+    report_data = jobs.read_json(jobs.settings().cache_dir, data["key"], "file.report.json")
+    assert report_data["sizes"]["saved_model_bytes"] > report_data["sizes"]["graphdef_bytes"]
