@@ -38,7 +38,7 @@ Progress = Callable[[int, int, str], None]  # (done, total, stage)
 UNROLLS = ("static", "dynamic")
 UPLOAD_SUFFIXES = (".pb", ".pbtxt", ".meta", ".zip")
 # Part of every cache key: bump it when what a job writes changes (report or partition format).
-CACHE_VERSION = 3
+CACHE_VERSION = 4
 
 
 class JobError(RnnvizError):
@@ -294,7 +294,12 @@ def job_build(spec_name: str, steps: int, out: Path) -> None:
     meta: dict[str, Any] = {"key": build_key(spec, steps), "spec": spec.name, "steps": steps}
     for unroll in UNROLLS:
         tick(f"building the {unroll} graph (T={steps})")
-        model = build(spec.twin(unroll) if spec.unroll != unroll else spec)
+        twin = spec.twin(unroll) if spec.unroll != unroll else spec
+        if twin.is_static and twin.variable_length and twin.control_flow == "v2":
+            # static_rnn with sequence_length under v2 puts each step in a StatelessIf function:
+            # the steps leave the graph. v1 keeps them inline (as the static samples do).
+            twin = twin.replace(control_flow="v1")
+        model = build(twin)
         graph_def = model.graph_def()
         data = graph_def.SerializeToString()
         (out / f"{unroll}.pb").write_bytes(data)
