@@ -28,7 +28,7 @@ from rnnviz.report.model import (
 from rnnviz.report.params import VARIABLE_OPS, cell_scope, summarize_params
 from rnnviz.report.roles import ROLES, roles_of
 from rnnviz.report.shapes import Shapes
-from rnnviz.report.sources import check_index, load_graph_def
+from rnnviz.report.sources import check_index, load_graph_def, load_slim
 from rnnviz.report.states import from_record, infer_states, loop_exits, summarize_states
 from rnnviz.report.timesteps import _READ_THROUGH, tag_steps
 
@@ -52,12 +52,27 @@ def report(
     training step with tracing (BuiltModel only). `tfprof`: add tfprof's float-op count (default:
     for in-memory graphs only, since a file would have to be imported into a tf.Graph first).
     """
-    graph_def, info = load_graph_def(source, check=False)
-    main = GraphIndex.of_nodes(graph_def.node)
+    slim = load_slim(source)
+    if slim is not None:  # a binary .pb: attributes are parsed only for the nodes that need them
+        graph_def, info = slim
+        main = GraphIndex.of_slim(graph_def.node)
+    else:
+        graph_def, info = load_graph_def(source, check=False)
+        main = GraphIndex.of_nodes(graph_def.node)
     check_index(main.names, main.ops, info.name)
+    from google.protobuf.message import DecodeError
+
     try:
         return _report(source, graph_def, info, main, steps, memory, tfprof, batch)
-    except (IndexError, KeyError, ValueError, TypeError, AttributeError, RecursionError) as exc:
+    except (
+        IndexError,
+        KeyError,
+        ValueError,
+        TypeError,
+        AttributeError,
+        RecursionError,
+        DecodeError,
+    ) as exc:
         if _is_built_model(source) or info.kind in ("tf_graph",):
             raise  # rnnviz's own graph: a bug, keep the traceback
         # A file that parsed but whose contents do not hang together (fuzzed or hand-edited).
@@ -78,6 +93,7 @@ def _report(
 ) -> GraphReport:
     built = _is_built_model(source)
     spec = source.spec if built else None
+    slim = graph_def if type(graph_def).__name__ == "SlimGraphDef" else None
     graphs = GraphSet(graph_def, main)
     roles = roles_of(main.names, main.ops, main.tops)
 
@@ -116,7 +132,7 @@ def _report(
         tfprof = graph is not None
     if tfprof:
         if graph is None:
-            graph = _import_for_tfprof(graph_def)
+            graph = _import_for_tfprof(load_graph_def(source)[0] if slim is not None else graph_def)
         flops = dataclasses.replace(flops, tfprof=tfprof_flops(graph), tfprof_note=TFPROF_NOTE)
 
     tensors = from_record(step_tensors) if step_tensors else infer_states(main, cells, shapes)
@@ -167,7 +183,7 @@ def _ops_summary(graphs: GraphSet, roles: list[str]) -> OpsSummary:
     main = graphs.main
     control = 0
     total_inputs = 0
-    for raw in main.raw_inputs:
+    for raw in main.raw_inputs if main.edge_counts is None else ():
         n = len(raw)
         if n:
             total_inputs += n
@@ -176,6 +192,9 @@ def _ops_summary(graphs: GraphSet, roles: list[str]) -> OpsSummary:
             while k >= 0 and raw[k].startswith("^"):
                 k -= 1
             control += n - 1 - k
+    if main.edge_counts is not None:  # counted while indexing
+        total_inputs = sum(main.edge_counts)
+        control = main.edge_counts[1]
     scopes = Counter(main.tops)
     for name in [n for n in main.names if "/" not in n]:  # few: ops outside any scope
         scopes[name] -= 1

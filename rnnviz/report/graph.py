@@ -8,7 +8,8 @@ small part of the graph. Nothing here imports TensorFlow.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import sys
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -42,6 +43,7 @@ class GraphIndex:
     _consumers: list[list[int]] | None = None
     _tops: list[str] | None = None
     _op_types: set[str] | None = None
+    edge_counts: tuple[int, int] | None = None  # (data, control) when counted while indexing
 
     @classmethod
     def of_nodes(
@@ -60,6 +62,35 @@ class GraphIndex:
         index = dict(zip(names, range(len(names)), strict=True))  # C-level: ~4x a dictcomp
         return cls(names, ops, raw_inputs, nodes, index, function, tuple(arg_names))
 
+    @classmethod
+    def of_slim(cls, slim_nodes: Any) -> GraphIndex:
+        """Index a graph parsed with `sources.SLIM_GRAPH_DEF` (name, op, inputs; attrs unparsed).
+
+        Why: protobuf's parsed attribute maps take about 3x the file's size in memory; the slim
+        message keeps them as raw bytes, and a node's full NodeDef is parsed only when one of its
+        attributes is read. Inputs are read on demand too; the edge counts are taken in the one
+        pass over the nodes, with op-type strings interned (a handful of distinct values).
+        """
+        names: list[str] = []
+        ops: list[str] = []
+        add_name, add_op, intern = names.append, ops.append, sys.intern
+        total = control = 0
+        for n in slim_nodes:
+            add_name(n.name)
+            add_op(intern(n.op))
+            ins = n.input
+            k = len(ins)
+            if k:
+                total += k
+                j = k - 1
+                while j >= 0 and ins[j].startswith("^"):  # control inputs come last
+                    j -= 1
+                control += k - 1 - j
+        index = dict(zip(names, range(len(names)), strict=True))
+        gi = cls(names, ops, _LazyInputs(slim_nodes), _FullNodes(slim_nodes), index)
+        gi.edge_counts = (total - control, control)
+        return gi
+
     def __len__(self) -> int:
         return len(self.names)
 
@@ -67,7 +98,9 @@ class GraphIndex:
     def tops(self) -> list[str]:
         """Top-level scope of every node (the name itself when it has no '/'), computed once."""
         if self._tops is None:
-            self._tops = [n.partition("/")[0] for n in self.names]
+            # Interned: a handful of distinct scopes, not one new string per node.
+            intern = sys.intern
+            self._tops = [intern(n.partition("/")[0]) for n in self.names]
         return self._tops
 
     @property
@@ -122,6 +155,43 @@ class GraphIndex:
         """The AttrValue `key` of node i, or None."""
         attrs = self.nodes[i].attr
         return attrs[key] if key in attrs else None  # noqa: SIM401 (protobuf map)
+
+
+class _LazyInputs:
+    """`raw_inputs[i]` of a slim-parsed graph: node i's input strings, read when asked."""
+
+    def __init__(self, nodes: Any):
+        self._nodes = nodes
+
+    def __len__(self) -> int:
+        return len(self._nodes)
+
+    def __getitem__(self, i: int) -> Sequence[str]:
+        return self._nodes[i].input
+
+    def __iter__(self) -> Iterator[Sequence[str]]:
+        return (n.input for n in self._nodes)
+
+
+class _FullNodes:
+    """`nodes[i]` of a slim-parsed graph: the full NodeDef, parsed from the node's own bytes
+    (the slim message kept its attributes as unknown fields, so they re-serialize unchanged)."""
+
+    def __init__(self, nodes: Any):
+        self._nodes = nodes
+        self._full: dict[int, Any] = {}
+
+    def __len__(self) -> int:
+        return len(self._nodes)
+
+    def __getitem__(self, i: int) -> Any:
+        got = self._full.get(i)
+        if got is None:
+            from tensorflow.core.framework import node_def_pb2
+
+            got = node_def_pb2.NodeDef.FromString(self._nodes[i].SerializeToString())
+            self._full[i] = got
+        return got
 
 
 def scope_of(name: str) -> str:

@@ -51,6 +51,78 @@ def load_graph_def(source: Any, *, check: bool = True) -> tuple[Any, SourceInfo]
     return graph_def, info
 
 
+_SLIM: Any = None
+
+
+def _slim_class() -> Any:
+    """A GraphDef look-alike whose nodes parse only name, op and inputs (see GraphIndex.of_slim)."""
+    global _SLIM
+    if _SLIM is None:
+        from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
+        from tensorflow.core.framework import function_pb2, versions_pb2  # noqa: F401 (registers types)
+
+        pool = descriptor_pool.Default()
+        try:
+            desc = pool.FindMessageTypeByName("rnnviz_slim.SlimGraphDef")
+        except KeyError:
+            fd = descriptor_pb2.FileDescriptorProto(
+                name="rnnviz/report/slim_graph.proto", package="rnnviz_slim", syntax="proto3"
+            )
+            fd.dependency.extend(
+                [
+                    "tensorflow/core/framework/function.proto",
+                    "tensorflow/core/framework/versions.proto",
+                ]
+            )
+            node = fd.message_type.add(name="SlimNodeDef")
+            node.field.add(name="name", number=1, type=9, label=1)
+            node.field.add(name="op", number=2, type=9, label=1)
+            node.field.add(name="input", number=3, type=9, label=3)
+            graph = fd.message_type.add(name="SlimGraphDef")
+            graph.field.add(
+                name="node", number=1, type=11, label=3, type_name=".rnnviz_slim.SlimNodeDef"
+            )
+            graph.field.add(
+                name="library",
+                number=2,
+                type=11,
+                label=1,
+                type_name=".tensorflow.FunctionDefLibrary",
+            )
+            graph.field.add(
+                name="versions", number=4, type=11, label=1, type_name=".tensorflow.VersionDef"
+            )
+            pool.Add(fd)
+            desc = pool.FindMessageTypeByName("rnnviz_slim.SlimGraphDef")
+        _SLIM = message_factory.GetMessageClass(desc)
+    return _SLIM
+
+
+def load_slim(source: Any) -> tuple[Any, SourceInfo] | None:
+    """For a binary GraphDef file: a slim parse (attributes left as bytes) and its SourceInfo.
+
+    None when the source is anything else or the slim parse finds a problem; the caller then
+    takes `load_graph_def`, which gives the full parse and the proper error message.
+    """
+    if not isinstance(source, str | os.PathLike):
+        return None
+    path = Path(source)
+    if path.suffix.lower() not in (".pb", ".graphdef") or path.name == "saved_model.pb":
+        return None
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return None
+    slim = _slim_class()()
+    if not data or not _parse(slim, data):
+        return None
+    size = len(data)
+    del data  # the parsed message is all that is kept: do not hold the file's bytes as well
+    if len(slim.node) == 0:
+        return None
+    return slim, SourceInfo("pb", str(path), size)
+
+
 def check_index(names: list[str], ops: list[str], source_name: str) -> None:
     """The per-node sanity check of `load_graph_def`, on lists the caller already built."""
     if "" in names or "" in ops:
