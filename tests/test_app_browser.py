@@ -15,6 +15,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -220,6 +221,14 @@ def test_structure_page_switch_spec_and_expand(server: dict, browser: Any) -> No
     assert _cy_count(d, dynamic, "node.step") == 0
 
     _choose_spec(d, "multi_static_lstm")
+    # While the build runs (a job process), the server still answers another user at once.
+    # The stage line is shown only while the job runs (innerText of a hidden element is "").
+    _until("the build to start", lambda: _text(d, ids.BUILD_STAGE), timeout=30)
+    started = time.monotonic()
+    with urllib.request.urlopen(server["url"] + "/_dash-layout", timeout=10) as answer:
+        assert answer.status == 200
+    assert time.monotonic() - started < 5
+    assert _text(d, ids.BUILD_STAGE)  # and the build was still going
     _until(
         "the switched spec",
         lambda: (
