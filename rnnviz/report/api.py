@@ -111,7 +111,7 @@ def _report(
             CellCalls(c.layer, c.direction, c.op_scope, c.calls, len(c.ops))
             for c in sorted(cells, key=lambda c: (c.layer, c.direction))
         ),
-        tags={main.names[i]: tag for i, tag in sorted(tags.items())},
+        tags={main.names[i]: tags[i] for i in sorted(tags)},
     )
 
     frames = frame_members(main)

@@ -152,9 +152,13 @@ def steps_from_cells(
     tags: dict[int, StepTag] = {}
     for cell in cells:
         t = cell.calls
+        # One tuple per step, shared by the ~50 ops of that step (memory on big graphs).
+        per_step = [
+            (cell.layer, cell.direction, k if cell.direction == "fw" else t - 1 - k)
+            for k in range(t)
+        ]
         for i, k in cell.call_of.items():
-            step = k if cell.direction == "fw" else t - 1 - k
-            tags[i] = (cell.layer, cell.direction, step)
+            tags[i] = per_step[k]
     if gi is not None:  # the record is exact where it speaks
         for st in step_tensors:
             node = gi.index.get(st.name.rpartition(":")[0])
