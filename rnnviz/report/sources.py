@@ -5,6 +5,10 @@ a `.meta` MetaGraphDef, a SavedModel directory (TF1, or TF2/Keras whose graph li
 library) or a TensorBoard events file. Files are only *parsed*: nothing is imported into a session,
 loaded as a SavedModel or run. Every bad input raises `InputFileError` with one line naming the file
 and what to do. Not here: any analysis of the graph (see the sibling modules).
+
+`load_slim` is the report's fast path for binary `.pb` files: a look-alike GraphDef message that
+parses only each node's name, op and inputs and keeps the attributes as raw bytes (protobuf's
+parsed attribute maps take about 3x the file's size; see `GraphIndex.of_slim`).
 """
 
 from __future__ import annotations
