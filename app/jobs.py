@@ -118,9 +118,11 @@ def _run_job(
     """Run `python -m app.jobs argv --out TMP` under the entry's lock; move TMP to `final`."""
     final.parent.mkdir(parents=True, exist_ok=True)
     with open(final.parent / f"{final.name}.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)  # a second request for the same entry waits here
+        _lock(lock, final.name, progress, timeout)  # a second request for the entry waits here
         if (final / "meta.json").is_file():
             return json.loads((final / "meta.json").read_text())
+        for stale in final.parent.glob(f".{final.name}.*"):  # left by a job that was killed
+            shutil.rmtree(stale, ignore_errors=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", dir=final.parent))
         try:
             cmd = [sys.executable, "-m", "app.jobs", *argv, "--out", str(tmp)]
@@ -146,6 +148,23 @@ def _run_job(
             if tmp.exists():
                 shutil.rmtree(tmp, ignore_errors=True)
     return json.loads((final / "meta.json").read_text())
+
+
+def _lock(lock: Any, name: str, progress: Progress | None, timeout: float) -> None:
+    """Take the entry's lock, waiting (and saying so) while another request builds it."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return
+        except BlockingIOError:
+            if time.monotonic() > deadline:
+                raise JobError(
+                    f"{name}: another request has been building it for too long"
+                ) from None
+            if progress is not None:
+                progress(0, 1, "another request is building this; waiting for it")
+            time.sleep(0.5)
 
 
 def _report_progress(tmp: Path, progress: Progress | None, seen: Any) -> Any:

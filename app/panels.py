@@ -123,6 +123,7 @@ def job_progress(progress_id: str, stage_id: str, *disable: str) -> dict[str, An
             Output(progress_id, "max"),
             Output(stage_id, "children"),
         ],
+        "progress_default": ["0", "1", "starting a job process..."],
         "running": [(Output(c, "disabled"), True, False) for c in disable]
         + [
             (Output(progress_id, "style"), {}, {"display": "none"}),

@@ -2,7 +2,8 @@
 
 With RNNVIZ_CELERY_BROKER set, background callbacks go to Celery workers (app/celery_app.py);
 without it each gunicorn worker runs them in local processes (DiskcacheManager), which is fine
-for one worker but keeps a job's result on the machine that started it.
+for one machine; keep gunicorn's default sync workers then (no --threads): the local manager
+forks per job, and a fork taken while another thread holds SQLite's mutex deadlocks the child.
 """
 
 from __future__ import annotations

@@ -33,5 +33,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     dash_app = create_app(cache_dir=args.cache_dir, runs_dir=args.runs_dir)
     print(f"rnnviz dashboard on http://{args.host}:{args.port}/")
-    dash_app.run(host=args.host, port=args.port, debug=args.debug)
+    # One thread: Dash's local background manager forks a process per job, and a fork taken while
+    # another request thread holds SQLite's mutex (diskcache, the run store) deadlocks the child.
+    # Requests are short (jobs run in their own processes), so one thread serves many users.
+    dash_app.run(host=args.host, port=args.port, debug=args.debug, threaded=False)
     return 0
