@@ -126,9 +126,9 @@ def _run_job(
         tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", dir=final.parent))
         try:
             cmd = [sys.executable, "-m", "app.jobs", *argv, "--out", str(tmp)]
-            proc = subprocess.Popen(
-                cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
-            )
+            # stderr to a file, not a pipe: TF's warnings could fill a pipe nobody reads yet.
+            with open(tmp / "job.log", "wb") as log:
+                proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
             started = time.monotonic()
             seen = None
             while proc.poll() is None:
@@ -137,7 +137,7 @@ def _run_job(
                     raise JobError(f"job {argv[0]} took more than {timeout:.0f} s and was stopped")
                 seen = _report_progress(tmp, progress, seen)
                 time.sleep(0.2)
-            err = proc.stderr.read() if proc.stderr else ""
+            err = (tmp / "job.log").read_text(errors="replace")
             if proc.returncode != 0:
                 lines = [ln for ln in err.strip().splitlines() if ln.strip()]
                 raise JobError(lines[-1] if lines else f"job {argv[0]} failed ({proc.returncode})")
