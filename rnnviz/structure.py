@@ -52,6 +52,7 @@ _SCOPE_NUMBER = re.compile(r"_\d+$")
 CELL_W, CELL_H = 170, 110
 BAND_MIN = 10  # steps per line of the unrolled grid before it wraps
 OP_W, OP_H = 150, 44
+MAX_OP_ROWS = 10  # ops stacked in one column of an expanded block before the next column
 
 # Roles whose ops stay in their role block even when the report tags them with a time step:
 # the issue draws the unrolled forward pass per step and the backward pass / update as blocks.
@@ -539,11 +540,19 @@ def _op_layout(n: int, pairs: Iterable[tuple[int, int]]) -> list[tuple[int, int]
     for j in range(n):
         if preds[j]:
             level[j] = 1 + max(level[i] for i in preds[j])
-    # Wrap tall levels so one block does not become a thin tower.
+    # Wrap tall levels into extra columns so one block does not become a thin tower.
+    height: dict[int, int] = defaultdict(int)
+    for lev in level:
+        height[lev] += 1
+    offset, start = 0, {}
+    for lev in sorted(height):
+        start[lev] = offset
+        offset += math.ceil(height[lev] / MAX_OP_ROWS)
     counts: dict[int, int] = defaultdict(int)
     out = []
     for j in range(n):
-        out.append((level[j], counts[level[j]]))
+        k = counts[level[j]]
+        out.append((start[level[j]] + k // MAX_OP_ROWS, k % MAX_OP_ROWS))
         counts[level[j]] += 1
     return out
 
