@@ -8,6 +8,7 @@ elsewhere (`text.py`, the CLI, the dashboard).
 from __future__ import annotations
 
 import dataclasses
+import gc
 from collections import Counter
 from typing import Any
 
@@ -52,6 +53,21 @@ def report(
     training step with tracing (BuiltModel only). `tfprof`: add tfprof's float-op count (default:
     for in-memory graphs only, since a file would have to be imported into a tf.Graph first).
     """
+    # The walk allocates hundreds of thousands of small lists, tuples and dicts that live until the
+    # report is built; the cyclic GC would traverse them again and again for nothing (they hold no
+    # cycles), so it is paused for the walk and its previous state restored.
+    gc_was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _report_source(source, steps, memory, tfprof, batch)
+    finally:
+        if gc_was_enabled:
+            gc.enable()
+
+
+def _report_source(
+    source: Any, steps: int | None, memory: bool, tfprof: bool | None, batch: int
+) -> GraphReport:
     slim = load_slim(source)
     if slim is not None:  # a binary .pb: attributes are parsed only for the nodes that need them
         graph_def, info = slim
