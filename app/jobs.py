@@ -38,7 +38,7 @@ Progress = Callable[[int, int, str], None]  # (done, total, stage)
 UNROLLS = ("static", "dynamic")
 UPLOAD_SUFFIXES = (".pb", ".pbtxt", ".meta", ".zip")
 # Part of every cache key: bump it when what a job writes changes (report or partition format).
-CACHE_VERSION = 4
+CACHE_VERSION = 5
 
 
 class JobError(RnnvizError):

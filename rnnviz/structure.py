@@ -504,25 +504,28 @@ def _grid(
     for bid in sorted(first, key=lambda b: (first[b], b)):
         layer[bid] = 1 + max((layer[p] for p in preds[bid]), default=-1)
     steps_layer = layer.get(super_id)
-    by_col: dict[int, list[str]] = defaultdict(list)
+    ordered = [b for b in sorted(layer, key=lambda b: (layer[b], first[b], b)) if b != super_id]
     below: list[str] = []
-    for bid in sorted(layer, key=lambda b: (layer[b], first[b], b)):
-        if bid == super_id:
-            continue
-        lay = layer[bid]
-        if steps_layer is None:
-            by_col[lay].append(bid)
-        elif lay < steps_layer:
-            by_col[lay - steps_layer].append(bid)
-        elif lay > steps_layer:
-            by_col[n_cols - 1 + lay - steps_layer].append(bid)
-        else:  # beside the steps in dependency order: a row under the grid
-            below.append(bid)
-    for col, bids in by_col.items():
-        # Centre short columns on the step grid so the picture reads left to right.
-        top = max((n_rows - len(bids)) // 2, 0) if steps_layer is not None else 0
-        for i, bid in enumerate(bids):
-            cells[bid] = (col, top + i)
+    if steps_layer is None:  # no unrolled steps (a loop graph): one column per dependency layer
+        by_col: dict[int, list[str]] = defaultdict(list)
+        for bid in ordered:
+            by_col[layer[bid]].append(bid)
+        for col, bids in by_col.items():
+            for i, bid in enumerate(bids):
+                cells[bid] = (col, i)
+    else:
+        # Blocks feeding the steps stack in compact columns on the left, the head, loss and
+        # training blocks on the right: the panel is about T columns wide, not T + one column
+        # per dependency layer, so the grid keeps a readable size when the view is fitted.
+        per_col = max(max((r for _, r in cells.values()), default=0) + 1, 4)
+        before = [b for b in ordered if layer[b] < steps_layer]
+        after = [b for b in ordered if layer[b] > steps_layer]
+        below = [b for b in ordered if layer[b] == steps_layer]
+        n_before_cols = math.ceil(len(before) / per_col)
+        for i, bid in enumerate(before):
+            cells[bid] = (i // per_col - n_before_cols, i % per_col)
+        for i, bid in enumerate(after):
+            cells[bid] = (n_cols + i // per_col, i % per_col)
     bottom = max((r for _, r in cells.values()), default=0) + 2
     for i, bid in enumerate(below):
         cells[bid] = (i, bottom)
