@@ -155,6 +155,11 @@ def test_loops_v1_and_v2():
     assert [(lp.kind, lp.role) for lp in l1] == [("v1_frame", "forward"), ("v1_frame", "gradients")]
     assert l1[0].name == "rnn/while" and "rnn/while/Exit_3" in l1[0].body_nodes
     assert l1[0].parallel_iterations == v1.spec.parallel_iterations
+    # A GraphDef keeps no shapes for v1 loop variables; the report infers them.
+    v1_vars = next(lp for lp in report(v1).loops if lp.role == "forward").loop_vars
+    assert sum(v.shape == (None, 8) and v.dtype == "float32" for v in v1_vars) == 2 * len(
+        v1.spec.layers
+    )
     r2 = report(v2)
     fw = next(lp for lp in r2.loops if lp.role == "forward")
     assert fw.kind == "v2_while" and fw.body_function and fw.body_ops == len(fw.body_nodes)

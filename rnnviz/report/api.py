@@ -133,7 +133,8 @@ def _report(
     frames = frame_members(main)
     loops = loops_of(graphs, frames)
     trip = steps or (spec.time_steps if spec is not None else None) or _input_time_steps(main)
-    loops = [_with_trip(lp, trip, spec) for lp in loops]
+    shapes = Shapes(main)
+    loops = [_with_shapes(_with_trip(lp, trip, spec), main, shapes) for lp in loops]
     forward_loops = [lp for lp in loops if lp.role == "forward"]
     recurrent = bool(cells) or bool(forward_loops)
 
@@ -141,7 +142,6 @@ def _report(
         main, info, [c.var_scope for c in cells] + _loop_captures(main, roles, frames)
     )
 
-    shapes = Shapes(main)
     flops = count_flops(graphs, roles, loops, frames, trip, shapes, cells)
     graph = source.graph if built else (source if info.kind == "tf_graph" else None)
     if tfprof is None:
@@ -250,6 +250,19 @@ def _with_trip(loop: LoopInfo, trip: int | None, spec: Any) -> LoopInfo:
     if loop.swap_memory is None and spec is not None and loop.role == "forward":
         changes["swap_memory"] = bool(spec.swap_memory)
     return dataclasses.replace(loop, **changes) if changes else loop
+
+
+def _with_shapes(loop: LoopInfo, main: GraphIndex, shapes: Shapes) -> LoopInfo:
+    """v1 loop variables carry no shape in a GraphDef: take the inferred shape of their Enter."""
+    if loop.kind != "v1_frame" or all(v.shape is not None for v in loop.loop_vars):
+        return loop
+    filled = tuple(
+        v
+        if v.shape is not None or v.name not in main.index
+        else dataclasses.replace(v, shape=shapes.shape(main.index[v.name]))
+        for v in loop.loop_vars
+    )
+    return dataclasses.replace(loop, loop_vars=filled)
 
 
 def _loop_captures(main: GraphIndex, roles: list[str], frames: dict[str, list[int]]) -> list[str]:
