@@ -170,29 +170,14 @@ def _classify(
     `op_roles`, `op_steps` and `find_loops` each index the GraphDef again; on the 230k-node graph
     that is most of the time budget, so the same published building blocks are called here on a
     single `GraphIndex` (results are identical)."""
-    from rnnviz.report.graph import GraphIndex
+    from rnnviz.report.graph import GraphIndex, GraphSet
+    from rnnviz.report.loops import loops_of
+    from rnnviz.report.roles import roles_of
+    from rnnviz.report.timesteps import tag_steps
 
     gi = GraphIndex.of_nodes(graph_def.node)
-    try:
-        from rnnviz.report.graph import GraphSet
-        from rnnviz.report.loops import loops_of
-        from rnnviz.report.roles import roles_of
-        from rnnviz.report.timesteps import apply_record, find_cells, steps_from_cells
-    except ImportError:  # the building blocks moved: the public API, slower but the same
-        from rnnviz.report.loops import find_loops
-        from rnnviz.report.roles import op_roles
-        from rnnviz.report.timesteps import op_steps
-
-        by_name = op_roles(graph_def)
-        steps = op_steps(graph_def, step_tensors)
-        roles = [by_name[n] for n in gi.names]
-        tags = {gi.index[n]: t for n, t in steps.items()}
-        return gi, roles, tags, _loops_by_index(gi.index, find_loops(graph_def))
     roles = roles_of(gi.names, gi.ops)
-    cells = find_cells(gi, roles)
-    if step_tensors:
-        apply_record(gi, cells, step_tensors)
-    tags = steps_from_cells(cells, step_tensors or (), gi)
+    _, tags = tag_steps(gi, roles, tuple(step_tensors or ()))
     loops = _loops_by_index(gi.index, loops_of(GraphSet(graph_def, gi)))
     return gi, roles, tags, loops
 
