@@ -276,7 +276,7 @@ class _ProgressFile:
 
 
 def _write_report(out: Path, prefix: str, source: Any, graph_def: Any, step_tensors: Any) -> Any:
-    from rnnviz.report import report
+    from rnnviz.reporting import report
     from rnnviz.structure import partition
 
     # memory: one traced training step gives the peak step memory (only a built model can run);
@@ -304,7 +304,7 @@ def _saved_model_bytes(model: Any, folder: Path) -> int:
 def job_build(spec_name: str, steps: int, out: Path) -> None:
     """Build the spec static and dynamic at `steps`; write graphs, reports, partitions, compare."""
     from rnnviz.builder import build
-    from rnnviz.report import compare
+    from rnnviz.reporting import compare
     from rnnviz.spec import load_spec
 
     spec = load_spec(spec_name).with_steps(steps)
@@ -342,7 +342,7 @@ def job_build(spec_name: str, steps: int, out: Path) -> None:
 
 def job_file(path: str, key: str, out: Path) -> None:
     """Report and structure of one uploaded file."""
-    from rnnviz.report.sources import load_graph_def
+    from rnnviz.reporting.sources import load_graph_def
 
     tick = _ProgressFile(out, 2)
     tick("reading the file")

@@ -84,8 +84,8 @@ def main() -> int:
     if args.rebuild or not (PB.is_file() and META.is_file()):
         subprocess.run([sys.executable, __file__, "--build-cache"], check=True)
 
-    from rnnviz.report.api import report
-    from rnnviz.report.flops import tfprof_flops, tfprof_params
+    from rnnviz.reporting.api import report
+    from rnnviz.reporting.flops import tfprof_flops, tfprof_params
     from rnnviz.tfcompat import tf, v1  # imported before timing: a one-off cost of any TF tool
 
     size = PB.stat().st_size

@@ -20,12 +20,11 @@ _LAZY = {
     "RunStore": "rnnviz.store",
     "load_data": "rnnviz.data",
     "Dataset": "rnnviz.data",
-    # The graph report: `rnnviz.report(source)` / `rnnviz.compare(a, b)`. The package
-    # rnnviz.report is itself callable (see its docstring), so both spellings keep working
-    # after `import rnnviz.report.<module>` binds the package to this attribute.
-    "report": "rnnviz.report",
-    "compare": "rnnviz.report",
-    "GraphReport": "rnnviz.report",
+    # Public functions never share a name with a submodule: importing `rnnviz.reporting.x`
+    # binds `rnnviz.reporting`, never `rnnviz.report`, so `rnnviz.report(...)` stays the function.
+    "report": "rnnviz.reporting",
+    "compare": "rnnviz.reporting",
+    "GraphReport": "rnnviz.reporting",
 }
 
 __all__ = [

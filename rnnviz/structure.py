@@ -15,7 +15,7 @@ blocks expanded into their ops, and never more than `MAX_ELEMENTS` nodes + edges
 (steps are grouped into ranges, expanded blocks show their first ops and a "+k more" node).
 
 What it is not: it classifies nothing itself. Roles, step tags and loops come from the report
-(`rnnviz.report.roles.op_roles`, `rnnviz.report.timesteps.op_steps`, `rnnviz.report.loops`); this
+(`rnnviz.reporting.roles.op_roles`, `rnnviz.reporting.timesteps.op_steps`, `rnnviz.reporting.loops`); this
 module only groups by them. It works on the protobuf node list with dicts and numpy arrays (no
 networkx graph of the whole GraphDef: that alone takes seconds at T=784).
 """
@@ -170,10 +170,10 @@ def _classify(
     `op_roles`, `op_steps` and `find_loops` each index the GraphDef again; on the 230k-node graph
     that is most of the time budget, so the same published building blocks are called here on a
     single `GraphIndex` (results are identical)."""
-    from rnnviz.report.graph import GraphIndex, GraphSet
-    from rnnviz.report.loops import loops_of
-    from rnnviz.report.roles import roles_of
-    from rnnviz.report.timesteps import tag_steps
+    from rnnviz.reporting.graph import GraphIndex, GraphSet
+    from rnnviz.reporting.loops import loops_of
+    from rnnviz.reporting.roles import roles_of
+    from rnnviz.reporting.timesteps import tag_steps
 
     gi = GraphIndex.of_nodes(graph_def.node)
     roles = roles_of(gi.names, gi.ops)

@@ -8,11 +8,11 @@ import json
 import pytest
 
 from rnnviz.builder import build
-from rnnviz.report import GraphReport, compare, report
-from rnnviz.report.flops import tfprof_params
-from rnnviz.report.loops import find_loops
-from rnnviz.report.roles import op_roles
-from rnnviz.report.timesteps import op_steps
+from rnnviz.reporting import GraphReport, compare, report
+from rnnviz.reporting.flops import tfprof_params
+from rnnviz.reporting.loops import find_loops
+from rnnviz.reporting.roles import op_roles
+from rnnviz.reporting.timesteps import op_steps
 from rnnviz.spec import LayerSpec, load_spec, sample_names
 
 
@@ -78,7 +78,7 @@ def test_json_has_the_issue_keys(static_model, dynamic_model):
 
 def test_package_names_are_callable(static_model):
     import rnnviz
-    import rnnviz.report.sources  # binds the package to rnnviz.report
+    import rnnviz.reporting.sources  # binds the package to rnnviz.report
 
     assert rnnviz.report(static_model).params.total == report(static_model).params.total
     assert rnnviz.compare(static_model, static_model).rows[0].ratio == 1.0

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from rnnviz.builder import build
 from rnnviz.cli import main
 from rnnviz.errors import InputFileError
-from rnnviz.report import GraphReport, report
+from rnnviz.reporting import GraphReport, report
 from rnnviz.spec import LayerSpec, ModelSpec
 
 

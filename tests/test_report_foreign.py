@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from rnnviz.report import report
-from rnnviz.report.text import render
+from rnnviz.reporting import report
+from rnnviz.reporting.text import render
 from rnnviz.tfcompat import control_flow, tf, v1
 
 

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from rnnviz.builder import build
-from rnnviz.report import report
-from rnnviz.report.text import render
+from rnnviz.reporting import report
+from rnnviz.reporting.text import render
 from rnnviz.spec import load_spec
 
 GOLDEN = Path(__file__).parent / "golden"

@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from rnnviz.builder import build
-from rnnviz.report import report
+from rnnviz.reporting import report
 from rnnviz.spec import LayerSpec, ModelSpec
 
 layers = st.builds(

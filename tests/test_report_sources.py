@@ -11,8 +11,8 @@ from google.protobuf import text_format
 from rnnviz.builder import build
 from rnnviz.cli import main
 from rnnviz.commands.report import export
-from rnnviz.report import report
-from rnnviz.report.sources import load_graph_def
+from rnnviz.reporting import report
+from rnnviz.reporting.sources import load_graph_def
 from rnnviz.spec import LayerSpec, ModelSpec
 
 

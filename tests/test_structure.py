@@ -173,9 +173,9 @@ def test_shared_index_matches_the_reports_public_functions(
 ) -> None:
     """partition() calls the report's building blocks on one index for speed: same answer as
     the published op_steps / op_roles / find_loops."""
-    from rnnviz.report.loops import find_loops
-    from rnnviz.report.roles import op_roles
-    from rnnviz.report.timesteps import op_steps
+    from rnnviz.reporting.loops import find_loops
+    from rnnviz.reporting.roles import op_roles
+    from rnnviz.reporting.timesteps import op_steps
 
     model = build(_spec(unroll, 3, bidirectional))
     gd = model.graph_def()

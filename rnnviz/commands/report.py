@@ -78,7 +78,7 @@ def resolve(text: str, steps: int | None) -> tuple[Any, int | None]:
 
 
 def _report(text: str, args: argparse.Namespace) -> Any:
-    from rnnviz.report.api import report
+    from rnnviz.reporting.api import report
 
     source, trip = resolve(text, args.steps)
     built = not isinstance(source, Path)
@@ -95,7 +95,7 @@ def _report(text: str, args: argparse.Namespace) -> Any:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from rnnviz.report.text import render
+    from rnnviz.reporting.text import render
 
     return _emit(_report(args.source, args), args.json, render)
 
@@ -111,8 +111,8 @@ def _emit(result: Any, as_json: bool, render: Any) -> int:
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
-    from rnnviz.report.compare import compare_reports
-    from rnnviz.report.text import render_comparison
+    from rnnviz.reporting.compare import compare_reports
+    from rnnviz.reporting.text import render_comparison
 
     return _emit(
         compare_reports(_report(args.a, args), _report(args.b, args)), args.json, render_comparison

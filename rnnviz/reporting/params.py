@@ -15,10 +15,10 @@ import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 
-from rnnviz.report.graph import DTYPE_BYTES, GraphIndex, dtype_name, shape_of_proto
-from rnnviz.report.model import GateSlice, LayerParams, ParamsSummary, Variable
-from rnnviz.report.sources import SourceInfo
-from rnnviz.report.timesteps import _READ_THROUGH
+from rnnviz.reporting.graph import DTYPE_BYTES, GraphIndex, dtype_name, shape_of_proto
+from rnnviz.reporting.model import GateSlice, LayerParams, ParamsSummary, Variable
+from rnnviz.reporting.sources import SourceInfo
+from rnnviz.reporting.timesteps import _READ_THROUGH
 
 VARIABLE_OPS = frozenset({"VarHandleOp", "VariableV2", "Variable"})
 _CELL_SCOPE = re.compile(
@@ -138,7 +138,7 @@ def summarize_params(
                 wanted = [gi.names[i] for i in sorted(updated)]
                 source = "apply_ops"
             else:
-                from rnnviz.report.roles import role_of
+                from rnnviz.reporting.roles import role_of
 
                 wanted = [
                     gi.names[i]

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 
-from rnnviz.report.graph import GraphIndex, shape_of_proto
+from rnnviz.reporting.graph import GraphIndex, shape_of_proto
 
 Shape = tuple[int | None, ...]
 ShapeList = list[Shape | None]

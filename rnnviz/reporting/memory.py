@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from rnnviz.report.model import MemorySummary
+from rnnviz.reporting.model import MemorySummary
 
 
 def peak_from_step_stats(step_stats: Any) -> tuple[int, int, int]:

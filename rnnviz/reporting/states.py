@@ -14,11 +14,11 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
-from rnnviz.report.graph import GraphIndex, GraphSet, dtype_name
-from rnnviz.report.loops import WHILE_OPS
-from rnnviz.report.model import LoopExit, LoopInfo, StatesSummary, StateTensor
-from rnnviz.report.shapes import Shapes
-from rnnviz.report.timesteps import Cell
+from rnnviz.reporting.graph import GraphIndex, GraphSet, dtype_name
+from rnnviz.reporting.loops import WHILE_OPS
+from rnnviz.reporting.model import LoopExit, LoopInfo, StatesSummary, StateTensor
+from rnnviz.reporting.shapes import Shapes
+from rnnviz.reporting.timesteps import Cell
 
 LSTM_GATES = ("i", "j", "f", "o")
 GRU_GATES = ("r", "u")

@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from typing import Any
 
-from rnnviz.report.graph import GraphIndex, GraphSet, dtype_name, shape_of_proto, split_input
-from rnnviz.report.model import LoopInfo, LoopVar
-from rnnviz.report.roles import role_of
+from rnnviz.reporting.graph import GraphIndex, GraphSet, dtype_name, shape_of_proto, split_input
+from rnnviz.reporting.model import LoopInfo, LoopVar
+from rnnviz.reporting.roles import role_of
 
 WHILE_OPS = frozenset({"While", "StatelessWhile"})
 _ENTER_OPS = frozenset({"Enter", "RefEnter"})

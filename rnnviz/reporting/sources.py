@@ -70,7 +70,7 @@ def _slim_class() -> Any:
             desc = pool.FindMessageTypeByName("rnnviz_slim.SlimGraphDef")
         except KeyError:
             fd = descriptor_pb2.FileDescriptorProto(
-                name="rnnviz/report/slim_graph.proto", package="rnnviz_slim", syntax="proto3"
+                name="rnnviz/reporting/slim_graph.proto", package="rnnviz_slim", syntax="proto3"
             )
             fd.dependency.extend(
                 [

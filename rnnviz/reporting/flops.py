@@ -14,10 +14,10 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
-from rnnviz.report.graph import GraphIndex, GraphSet, shape_of_proto
-from rnnviz.report.loops import WHILE_OPS
-from rnnviz.report.model import FlopsSummary, LoopInfo
-from rnnviz.report.shapes import Shape, Shapes
+from rnnviz.reporting.graph import GraphIndex, GraphSet, shape_of_proto
+from rnnviz.reporting.loops import WHILE_OPS
+from rnnviz.reporting.model import FlopsSummary, LoopInfo
+from rnnviz.reporting.shapes import Shape, Shapes
 
 ELEMENTWISE = frozenset(
     [

@@ -6,7 +6,7 @@ deterministic for a given report (golden-file tests depend on it).
 
 from __future__ import annotations
 
-from rnnviz.report.model import Comparison, GraphReport
+from rnnviz.reporting.model import Comparison, GraphReport
 
 WIDTH = 88
 

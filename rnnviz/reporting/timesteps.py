@@ -17,8 +17,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from rnnviz.report.graph import GraphIndex
-from rnnviz.report.roles import roles_of
+from rnnviz.reporting.graph import GraphIndex
+from rnnviz.reporting.roles import roles_of
 
 StepTag = tuple[int, str, int]  # (layer, direction, step)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from rnnviz.report.model import CompareRow, Comparison, GraphReport
+from rnnviz.reporting.model import CompareRow, Comparison, GraphReport
 
 FIGURES: tuple[tuple[str, Callable[[GraphReport], float | None]], ...] = (
     ("ops.total", lambda r: r.ops.total),

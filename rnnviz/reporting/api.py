@@ -13,11 +13,11 @@ from collections import Counter
 from typing import Any
 
 from rnnviz.errors import InputFileError
-from rnnviz.report.compare import compare_reports
-from rnnviz.report.flops import TFPROF_NOTE, count_flops, tfprof_flops
-from rnnviz.report.graph import GraphIndex, GraphSet
-from rnnviz.report.loops import WHILE_OPS, frame_members, loops_of
-from rnnviz.report.model import (
+from rnnviz.reporting.compare import compare_reports
+from rnnviz.reporting.flops import TFPROF_NOTE, count_flops, tfprof_flops
+from rnnviz.reporting.graph import GraphIndex, GraphSet
+from rnnviz.reporting.loops import WHILE_OPS, frame_members, loops_of
+from rnnviz.reporting.model import (
     CellCalls,
     Comparison,
     GraphReport,
@@ -26,12 +26,12 @@ from rnnviz.report.model import (
     SizesSummary,
     TimestepsSummary,
 )
-from rnnviz.report.params import VARIABLE_OPS, cell_scope, summarize_params
-from rnnviz.report.roles import ROLES, roles_of
-from rnnviz.report.shapes import Shapes
-from rnnviz.report.sources import check_index, load_graph_def, load_slim
-from rnnviz.report.states import from_record, infer_states, loop_exits, summarize_states
-from rnnviz.report.timesteps import _READ_THROUGH, tag_steps
+from rnnviz.reporting.params import VARIABLE_OPS, cell_scope, summarize_params
+from rnnviz.reporting.roles import ROLES, roles_of
+from rnnviz.reporting.shapes import Shapes
+from rnnviz.reporting.sources import check_index, load_graph_def, load_slim
+from rnnviz.reporting.states import from_record, infer_states, loop_exits, summarize_states
+from rnnviz.reporting.timesteps import _READ_THROUGH, tag_steps
 
 
 def _is_built_model(source: Any) -> bool:
@@ -162,7 +162,7 @@ def _report(
                 f"{info.name}: memory is measured by running one training step, which rnnviz only "
                 "does for models it built; give a model name instead of a file"
             )
-        from rnnviz.report.memory import measure_training_step
+        from rnnviz.reporting.memory import measure_training_step
 
         mem = measure_training_step(source, batch=batch)
 
