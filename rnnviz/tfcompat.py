@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import sys
 import threading
 from collections.abc import Iterator
 
@@ -28,6 +29,16 @@ warnings.filterwarnings(
 warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"(tensorflow|tf_keras)\b.*")
 
 import tensorflow as tf  # noqa: E402
+from tensorflow.core.framework import (  # noqa: E402  (protobuf types: also from here, never directly)
+    function_pb2,
+    graph_pb2,
+    node_def_pb2,
+    variable_pb2,
+    versions_pb2,
+)
+from tensorflow.core.protobuf import meta_graph_pb2, saved_model_pb2  # noqa: E402
+from tensorflow.core.util import event_pb2  # noqa: E402
+from tensorflow.python.framework import op_def_registry  # noqa: E402
 from tensorflow.python.ops import control_flow_util  # noqa: E402
 
 tf.get_logger().setLevel(logging.ERROR)
@@ -62,4 +73,42 @@ def control_flow(version: str) -> Iterator[None]:
             control_flow_util.ENABLE_CONTROL_FLOW_V2 = saved
 
 
-__all__ = ["control_flow", "tf", "v1"]
+@contextlib.contextmanager
+def native_output_silenced() -> Iterator[None]:
+    """Silence what TF's C++ code prints on file descriptors 1 and 2 during the block.
+
+    tfprof prints "N ops no flops stats due to incomplete shapes." on every call; the caller
+    reads its numbers from the returned proto, so the line is only noise in a report.
+    """
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = {fd: os.dup(fd) for fd in (1, 2)}
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        for fd in saved:
+            os.dup2(devnull, fd)
+        yield
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        for fd, copy in saved.items():
+            os.dup2(copy, fd)
+            os.close(copy)
+        os.close(devnull)
+
+
+__all__ = [
+    "control_flow",
+    "event_pb2",
+    "function_pb2",
+    "graph_pb2",
+    "meta_graph_pb2",
+    "native_output_silenced",
+    "node_def_pb2",
+    "op_def_registry",
+    "saved_model_pb2",
+    "tf",
+    "v1",
+    "variable_pb2",
+    "versions_pb2",
+]

@@ -250,20 +250,22 @@ def count_flops(
 
 def tfprof_flops(graph: Any) -> int:
     """tfprof's float-op count of a tf.Graph (its own rules; see TFPROF_NOTE)."""
-    from rnnviz.tfcompat import v1
+    from rnnviz.tfcompat import native_output_silenced, v1
 
     opts = v1.profiler.ProfileOptionBuilder.float_operation()
     opts["output"] = "none"
-    return int(v1.profiler.profile(graph, options=opts).total_float_ops)
+    with native_output_silenced():  # tfprof prints "N ops no flops stats ..." from C++
+        return int(v1.profiler.profile(graph, options=opts).total_float_ops)
 
 
 def tfprof_params(graph: Any) -> int:
     """tfprof's trainable-parameter count of a tf.Graph."""
-    from rnnviz.tfcompat import v1
+    from rnnviz.tfcompat import native_output_silenced, v1
 
     opts = v1.profiler.ProfileOptionBuilder.trainable_variables_parameter()
     opts["output"] = "none"
-    return int(v1.profiler.profile(graph, options=opts).total_parameters)
+    with native_output_silenced():
+        return int(v1.profiler.profile(graph, options=opts).total_parameters)
 
 
 __all__ = ["ELEMENTWISE", "TFPROF_NOTE", "count_flops", "op_flops", "tfprof_flops", "tfprof_params"]

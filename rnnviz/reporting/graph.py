@@ -187,7 +187,7 @@ class _FullNodes:
     def __getitem__(self, i: int) -> Any:
         got = self._full.get(i)
         if got is None:
-            from tensorflow.core.framework import node_def_pb2
+            from rnnviz.tfcompat import node_def_pb2
 
             got = node_def_pb2.NodeDef.FromString(self._nodes[i].SerializeToString())
             self._full[i] = got

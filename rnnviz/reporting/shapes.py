@@ -160,7 +160,7 @@ class Shapes:
         if key not in self._port_offsets:
             offset = 0
             try:
-                from tensorflow.python.framework import op_def_registry
+                from rnnviz.tfcompat import op_def_registry
 
                 op_def = op_def_registry.get(op)
                 names = [a.name for a in op_def.output_arg] if op_def is not None else []

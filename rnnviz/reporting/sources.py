@@ -63,7 +63,8 @@ def _slim_class() -> Any:
     global _SLIM
     if _SLIM is None:
         from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
-        from tensorflow.core.framework import function_pb2, versions_pb2  # noqa: F401 (registers types)
+
+        from rnnviz.tfcompat import function_pb2, versions_pb2  # noqa: F401 (registers types)
 
         pool = descriptor_pool.Default()
         try:
@@ -181,7 +182,7 @@ def _graph_trainables(graph: Any) -> tuple[str, ...]:
 
 def _meta_trainables(meta: Any) -> tuple[str, ...] | None:
     """Names listed in a MetaGraphDef's `trainable_variables` collection (None if absent)."""
-    from tensorflow.core.framework import variable_pb2
+    from rnnviz.tfcompat import variable_pb2
 
     coll = meta.collection_def.get("trainable_variables") if meta.collection_def else None
     if coll is None:
@@ -261,7 +262,7 @@ def _check_nodes(graph_def: Any, name: str, what: str) -> None:
 
 
 def _from_binary(data: bytes, name: str) -> tuple[Any, SourceInfo]:
-    from tensorflow.core.framework import graph_pb2
+    from rnnviz.tfcompat import graph_pb2
 
     graph_def = graph_pb2.GraphDef()
     if not _parse(graph_def, data):
@@ -277,7 +278,8 @@ def _from_binary(data: bytes, name: str) -> tuple[Any, SourceInfo]:
 
 def _from_text(data: bytes, name: str) -> tuple[Any, SourceInfo]:
     from google.protobuf import text_format
-    from tensorflow.core.framework import graph_pb2
+
+    from rnnviz.tfcompat import graph_pb2
 
     graph_def = graph_pb2.GraphDef()
     try:
@@ -291,7 +293,7 @@ def _from_text(data: bytes, name: str) -> tuple[Any, SourceInfo]:
 
 
 def _from_meta_bytes(data: bytes, name: str) -> tuple[Any, SourceInfo]:
-    from tensorflow.core.protobuf import meta_graph_pb2
+    from rnnviz.tfcompat import meta_graph_pb2
 
     meta = meta_graph_pb2.MetaGraphDef()
     if not _parse(meta, data) or not meta.HasField("graph_def"):
@@ -314,7 +316,8 @@ def _dir_bytes(path: Path) -> int:
 
 def _load_saved_model(path: Path) -> tuple[Any, SourceInfo]:
     from google.protobuf import text_format
-    from tensorflow.core.protobuf import saved_model_pb2
+
+    from rnnviz.tfcompat import saved_model_pb2
 
     name = str(path)
     binary, text = path / "saved_model.pb", path / "saved_model.pbtxt"
@@ -363,9 +366,7 @@ def _dtype_name(enum_value: int) -> str:
 
 def _from_events(data: bytes, name: str) -> tuple[Any, SourceInfo]:
     """Read TFRecord framing (u64 length, u32 crc, data, u32 crc) and take the last graph event."""
-    from tensorflow.core.framework import graph_pb2
-    from tensorflow.core.protobuf import meta_graph_pb2
-    from tensorflow.core.util import event_pb2
+    from rnnviz.tfcompat import event_pb2, graph_pb2, meta_graph_pb2
 
     pos, found = 0, None
     while pos + 12 <= len(data):
