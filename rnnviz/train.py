@@ -446,7 +446,11 @@ def _loop(
         if step % config.checkpoint_every == 0 or step == config.steps:
             # Checkpoint first, then one transaction with the rows up to it: a kill between the
             # two leaves the store at the previous checkpoint, whose rows are all there.
-            checkpoint = model.saver.save(sess, ckpt_prefix, global_step=step)
+            # No .meta file: the graph is rebuilt from the spec, and exporting the MetaGraphDef
+            # took 35-180 ms per checkpoint (static graphs), against 6-14 ms for the variables.
+            checkpoint = model.saver.save(
+                sess, ckpt_prefix, global_step=step, write_meta_graph=False
+            )
             store.write_progress(
                 run_id, pending, steps_done=step, train_seconds=wall,
                 checkpoint=(checkpoint, step), activations=pending_acts,
@@ -468,7 +472,7 @@ def _loop(
         pending or checkpoint is None or not checkpoint.endswith(f"-{step}")
     ):
         # Stopped between checkpoints: save where we are, so a resume loses nothing.
-        checkpoint = model.saver.save(sess, ckpt_prefix, global_step=step)
+        checkpoint = model.saver.save(sess, ckpt_prefix, global_step=step, write_meta_graph=False)
         store.write_progress(
             run_id, pending, steps_done=step, train_seconds=wall, checkpoint=(checkpoint, step)
         )
