@@ -32,7 +32,7 @@ def specs(draw, max_layers: int = 2) -> ModelSpec:
     )
 
 
-@settings(max_examples=8, deadline=None)
+@settings(max_examples=5, deadline=None)
 @given(spec=specs())
 def test_static_and_dynamic_builds_of_one_spec(spec):
     t = spec.time_steps
