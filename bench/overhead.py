@@ -26,9 +26,10 @@ DEFAULT_MODELS = ("single_static_lstm", "single_dynamic_lstm")
 
 def bare_loop(spec, data, steps: int, batch: int, seed: int = 0) -> float:
     """The baseline: the same graph and batches, nothing but session.run."""
-    from rnnviz.train import Batches, seeded_build
+    from rnnviz.builder import build
+    from rnnviz.train import Batches
 
-    model = seeded_build(spec, seed)
+    model = build(spec, seed=seed)
     batches = Batches(len(data.x_train), batch, seed)
     with model.session() as sess:
         sess.run(model.init_op)

@@ -9,7 +9,10 @@ created (h, c and gate activations per layer, direction and time step).
 
 from __future__ import annotations
 
+import contextlib
+import random
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -130,16 +133,35 @@ def build(
     seed: int = 0,
     with_train_op: bool = True,
 ) -> BuiltModel:
-    """Build the spec's graph in a new `tf.Graph`. `steps` overrides the spec's time steps."""
+    """Build the spec's graph in a new `tf.Graph`. `steps` overrides the spec's time steps.
+
+    The same spec and seed give the same initial weights; the static and dynamic builds of a spec
+    share variable names, so a checkpoint of one restores into the other.
+    """
     if steps is not None:
         spec = spec.with_steps(steps)
     started = time.perf_counter()
     graph = tf.Graph()
-    with graph.as_default(), control_flow(spec.control_flow):
+    with graph.as_default(), control_flow(spec.control_flow), _python_random_seeded(seed):
         v1.set_random_seed(seed)
         model = _build_in_graph(spec, graph, tf.as_dtype(dtype), with_train_op)
     model.build_seconds = time.perf_counter() - started
     return model
+
+
+@contextlib.contextmanager
+def _python_random_seeded(seed: int) -> Iterator[None]:
+    """Seed Python's `random` for the build and restore it after.
+
+    The graph seed alone does not fix the initial weights: tf-keras' unseeded initializers (the
+    TF1 cells' kernels) draw their op seeds from Python's global `random`.
+    """
+    saved = random.getstate()
+    random.seed(seed)
+    try:
+        yield
+    finally:
+        random.setstate(saved)
 
 
 # ------------------------------------------------------------------------------------------------

@@ -96,7 +96,8 @@ class RecordingCell:
     """Wraps a cell; after each call records its per-step tensors (only in the build graph).
 
     `on_call(record)` is invoked after every call made in `graph` itself; calls made inside a
-    function body (control flow v2) or a while frame (v1) are not per-step and are not recorded.
+    function body (control flow v2) or a v1 while/cond context cannot be fetched and are not
+    recorded (their call index still advances, so steps stay aligned).
     """
 
     def __init__(self, cell: Any, graph: tf.Graph, on_call: Callable[[CallRecord], None]):
@@ -124,18 +125,18 @@ class RecordingCell:
 
     def __call__(self, inputs: tf.Tensor, state: Any, scope: Any = None) -> tuple[Any, Any]:
         output, new_state = self.cell(inputs, state, scope=scope)
-        if v1.get_default_graph() is self._graph and not _in_while_frame(output):
+        if v1.get_default_graph() is self._graph and not _in_control_flow(output):
             stops = {t.ref() for t in tf.nest.flatten(state)} | {inputs.ref()}
             tensors = _per_step_tensors(output, new_state, stops)
             self._on_call(CallRecord(self._calls, tensors))
-            self._calls += 1
+        self._calls += 1
         return output, new_state
 
 
-def _in_while_frame(tensor: tf.Tensor) -> bool:
-    # A v1 cond (static_rnn with sequence_length) keeps the step fetchable; a v1 while frame does not.
-    ctxt = tensor.op._get_control_flow_context()
-    return ctxt is not None and ctxt.GetWhileContext() is not None
+def _in_control_flow(tensor: tf.Tensor) -> bool:
+    # TF marks ops inside a v1 while frame *or* cond (static_rnn with sequence_length runs every
+    # step's cell in a cond) as not fetchable, so they are no per-step states a user can see.
+    return tensor.op._get_control_flow_context() is not None
 
 
 def _backward_cone(outputs: list[tf.Tensor], stops: set[Any]) -> set[tf.Operation]:

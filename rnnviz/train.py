@@ -141,25 +141,6 @@ class Batches:
         return self._perm[slot * self.batch_size : (slot + 1) * self.batch_size]
 
 
-def seeded_build(spec: ModelSpec, seed: int, **kwargs: Any) -> Any:
-    """`build(spec, seed=seed)`, with Python's `random` seeded too while it runs.
-
-    The graph seed alone does not fix the initial weights: tf-keras' unseeded initializers (the
-    TF1 cells' kernels) draw their op seeds from Python's global `random`. The global state is
-    restored afterwards, so callers' own randomness is untouched.
-    """
-    import random
-
-    from rnnviz.builder import build
-
-    saved = random.getstate()
-    random.seed(seed)
-    try:
-        return build(spec, seed=seed, **kwargs)
-    finally:
-        random.setstate(saved)
-
-
 def to_model_major(spec: ModelSpec, x: np.ndarray) -> np.ndarray:
     return np.transpose(x, (1, 0, 2)) if spec.time_major else x
 
@@ -314,7 +295,8 @@ def _run_loop(
     *,
     resumed: bool,
 ) -> Run:
-    from rnnviz.probe import Probe  # TensorFlow loads here, not at import
+    from rnnviz.builder import build  # TensorFlow loads here, not at import
+    from rnnviz.probe import Probe
 
     stop = _StopRequested()
     previous_handler = None
@@ -323,7 +305,7 @@ def _run_loop(
     probe = sess = None
     graph_scope = contextlib.ExitStack()
     try:
-        model = seeded_build(spec, config.seed)
+        model = build(spec, seed=config.seed)
         # The Saver decides eager vs graph from the default graph: save/restore need this one.
         graph_scope.enter_context(model.graph.as_default())
         sess = model.session(intra_op=config.threads, inter_op=config.threads)

@@ -355,3 +355,38 @@ def test_train_op_lowers_the_loss():
             sess.run(model.train_op, model.feed(x, y, training=True))
         last = sess.run(model.loss, model.feed(x, y))
     assert last < 0.7 * first
+
+
+def test_same_seed_same_weights_other_seed_other_weights():
+    spec = ModelSpec("seed", (LayerSpec("gru", 4),), time_steps=2, input_size=3)
+
+    def weights(seed: int) -> list[np.ndarray]:
+        model = build(spec, seed=seed)
+        with model.session() as sess:
+            sess.run(model.init_op)
+            return sess.run(model.graph.get_collection(v1.GraphKeys.TRAINABLE_VARIABLES))
+
+    first, again, other = weights(0), weights(0), weights(1)
+    for a, b in zip(first, again, strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(first[0], other[0])
+
+
+def test_static_variable_length_records_nothing_unfetchable():
+    """static_rnn with sequence_length runs each step's cell in a cond, whose ops TF will not fetch."""
+    spec = ModelSpec(
+        "vls",
+        (LayerSpec("gru", 3),),
+        time_steps=3,
+        input_size=2,
+        variable_length=True,
+        control_flow="v1",
+    )
+    model = build(spec)
+    assert model.step_tensors == ()
+    inside_cond = [
+        op
+        for op in model.graph.get_operations()
+        if op.name.startswith("rnn/cond") and op.type == "Sigmoid"
+    ]
+    assert inside_cond and not model.graph.is_fetchable(inside_cond[0])
