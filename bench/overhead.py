@@ -27,7 +27,7 @@ DEFAULT_MODELS = ("single_static_lstm", "single_dynamic_lstm")
 def bare_loop(spec, data, steps: int, batch: int, seed: int = 0) -> float:
     """The baseline: the same graph and batches, nothing but session.run."""
     from rnnviz.builder import build
-    from rnnviz.train import Batches
+    from rnnviz.training import Batches
 
     model = build(spec, seed=seed)
     batches = Batches(len(data.x_train), batch, seed)
@@ -43,7 +43,7 @@ def bare_loop(spec, data, steps: int, batch: int, seed: int = 0) -> float:
 
 
 def rnnviz_loop(spec, data, steps: int, batch: int, activation_every: int) -> float:
-    from rnnviz.train import train
+    from rnnviz.training import train
 
     run = train(
         spec,
@@ -71,7 +71,7 @@ def main() -> None:
 
     from rnnviz.data import fit_spec, load_data
     from rnnviz.spec import load_spec
-    from rnnviz.train import DEFAULT_ACTIVATION_EVERY
+    from rnnviz.training import DEFAULT_ACTIVATION_EVERY
 
     every = args.activation_every or DEFAULT_ACTIVATION_EVERY
     data = load_data(args.data)

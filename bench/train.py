@@ -62,7 +62,7 @@ def measure_one(
     from rnnviz.data import load_data
     from rnnviz.spec import load_spec
     from rnnviz.store import RunStore
-    from rnnviz.train import train
+    from rnnviz.training import train
 
     dataset = load_data(data)
     runs = tempfile.mkdtemp(prefix="rnnviz-bench-")

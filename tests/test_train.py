@@ -20,7 +20,7 @@ from rnnviz.data import synthetic
 from rnnviz.errors import RunStoreError
 from rnnviz.spec import LayerSpec, ModelSpec
 from rnnviz.store import RunStore
-from rnnviz.train import start_run_process, stop_run, train, wait_run
+from rnnviz.training import start_run_process, stop_run, train, wait_run
 
 
 def _tiny(unroll="static", **kw):

@@ -1,6 +1,6 @@
 """Training page: start/stop runs of the selected spec, watch loss/accuracy and activations live.
 
-A run trains in its own process (`rnnviz.train.start_run_process`) and writes to the run store;
+A run trains in its own process (`rnnviz.training.start_run_process`) and writes to the run store;
 this page only reads the store on a `dcc.Interval`, so a reload, another browser or another
 server worker sees the same runs. Which runs are watched is kept in the browser (local storage).
 """
@@ -113,7 +113,7 @@ def start_or_stop(
 
     Returns (message, watched runs, their options, shown run, its options): a dropdown drops a
     value that is not among its options, so the new run's options go out with it."""
-    from rnnviz.train import start_run_process
+    from rnnviz.training import start_run_process
 
     watched = list(watched or [])
     nothing = (no_update,) * 4

@@ -12,7 +12,7 @@ from rnnviz.store import DEFAULT_RUNS_DIR
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    import rnnviz.train as defaults  # no TensorFlow in rnnviz.train's import
+    import rnnviz.training as defaults  # no TensorFlow in rnnviz.training's import
 
     p = sub.add_parser(
         "train",
@@ -94,7 +94,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     if args.resume is None and args.model is None:
         raise SpecError("give a MODEL to train (rnnviz list shows the samples) or --resume RUN_ID")
     bar = _Bar(enabled=not args.json and sys.stderr.isatty())
-    from rnnviz.train import train  # TensorFlow loads when the loop starts
+    from rnnviz.training import train  # TensorFlow loads when the loop starts
 
     try:
         if args.resume is not None:

@@ -1,7 +1,7 @@
 """Training: one loop for every spec, writing metrics, checkpoints and activations to the run store.
 
 `train(spec, data, ...)` trains in this process and returns a `Run`. `start_run_process(...)`
-starts the same loop in a fresh interpreter (`python -m rnnviz.train RUNS_DIR RUN_ID`; TF is not
+starts the same loop in a fresh interpreter (`python -m rnnviz.training RUNS_DIR RUN_ID`; TF is not
 fork-safe) and returns the run id at once; the child reads its whole recipe from the run's row,
 so the store is the only channel between the two. `stop_run(run_id)` asks it to checkpoint and stop.
 
@@ -20,7 +20,6 @@ import signal
 import subprocess
 import sys
 import time
-import types
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -499,7 +498,7 @@ def start_run_process(
     log = open(store.run_dir(run_id) / "train.log", "ab")  # noqa: SIM115 - handed to the child
     try:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "rnnviz.train", str(store.root), run_id]
+            [sys.executable, "-m", "rnnviz.training", str(store.root), run_id]
             + (["--resume"] if resume else []),
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -554,7 +553,7 @@ def stop_run(
 
 
 def _worker_main(argv: list[str]) -> int:
-    """`python -m rnnviz.train RUNS_DIR RUN_ID [--resume]`: the spawned training process."""
+    """`python -m rnnviz.training RUNS_DIR RUN_ID [--resume]`: the spawned training process."""
     runs_dir, run_id = argv[0], argv[1]
     resume = "--resume" in argv[2:]
     print(f"rnnviz worker pid {os.getpid()}: run {run_id} in {runs_dir}", flush=True)
@@ -573,17 +572,6 @@ def _worker_main(argv: list[str]) -> int:
     print(f"run {run.run_id}: {run.status} at step {run.steps}, test {run.test_accuracy}")
     return 0
 
-
-class _CallableModule(types.ModuleType):
-    """`rnnviz.train` is both this module and the function `train`: once the submodule is
-    imported, Python sets the package attribute to the module, which would hide the function.
-    Making the module callable keeps `rnnviz.train(spec, data, ...)` working either way."""
-
-    def __call__(self, *args: Any, **kwargs: Any) -> Run:
-        return train(*args, **kwargs)
-
-
-sys.modules[__name__].__class__ = _CallableModule
 
 if __name__ == "__main__":
     sys.exit(_worker_main(sys.argv[1:]))
