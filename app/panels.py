@@ -15,7 +15,8 @@ from dash import Input, Output, State, ctx, dash_table, dcc, html
 from app import figures, jobs
 from rnnviz.structure import make_view, toggle
 
-cyto.load_extra_layouts()  # once at import (REFERENCE.md); the panels only use `preset`
+# No cyto.load_extra_layouts(): positions come from the server and the panels use `preset`,
+# so the extra layout bundles would only add to every page load.
 
 
 def graph_panel(title: str, graph_id: str, info_id: str, stats_id: str, height: int = 560) -> Any:

@@ -26,22 +26,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-SOURCE_VARIANTS = (
-    "single_static_lstm",
-    "single_dynamic_lstm",
-    "single_static_gru",
-    "single_dynamic_gru",
-    "multi_static_lstm",
-    "multi_dynamic_lstm",
-    "multi_static_gru",
-    "multi_dynamic_gru",
-    "multi_static_mix",
-    "multi_dynamic_mix",
-    "bi_static_lstm",
-    "bi_dynamic_lstm",
-    "multi_bi_static_lstm",
-    "multi_bi_dynamic_lstm",
-)
+from rnnviz.spec import SOURCE_VARIANTS
+
 # Fixed budget per data set: steps of batch 128 (the source: 1000-5000), and a wall-clock cap.
 BUDGET_STEPS = {"fashion-mnist": 2000, "digits": 500}
 # Adam's learning rate per data set; None keeps the spec's (the source's 1e-3). Digits has 1,347

@@ -23,6 +23,24 @@ LSTM_KINDS: tuple[str, ...] = ("basic_lstm", "lstm")
 UNROLLS: tuple[str, ...] = ("static", "dynamic")
 CONTROL_FLOWS: tuple[str, ...] = ("v1", "v2")
 
+# The 14 models of the source experiments (sample_models/<name>.toml): 28 steps of 28, 10 classes.
+SOURCE_VARIANTS: tuple[str, ...] = (
+    "single_static_lstm",
+    "single_dynamic_lstm",
+    "single_static_gru",
+    "single_dynamic_gru",
+    "multi_static_lstm",
+    "multi_dynamic_lstm",
+    "multi_static_gru",
+    "multi_dynamic_gru",
+    "multi_static_mix",
+    "multi_dynamic_mix",
+    "bi_static_lstm",
+    "bi_dynamic_lstm",
+    "multi_bi_static_lstm",
+    "multi_bi_dynamic_lstm",
+)
+
 SAMPLE_DIR = Path(
     os.environ.get("RNNVIZ_SAMPLES", Path(__file__).resolve().parent.parent / "sample_models")
 )
@@ -288,6 +306,7 @@ def load_spec(name_or_path: str | os.PathLike[str]) -> ModelSpec:
 
 __all__ = [
     "CELL_KINDS",
+    "SOURCE_VARIANTS",
     "LayerSpec",
     "ModelSpec",
     "load_spec",

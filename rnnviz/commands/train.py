@@ -104,11 +104,13 @@ def cmd_train(args: argparse.Namespace) -> int:
         else:
             spec = load_spec(args.model)
             data = load_data(args.data)
-            fitted, changes = fit_spec(spec, data)
+            # Said before the (possibly long) run starts; train() does the adapting itself, so
+            # the Run and the stored run record what the data changed.
+            _, changes = fit_spec(spec, data)
             if changes and not args.json:
                 print(f"adapted {spec.name} to {data.describe()}: {', '.join(changes)}")
             run = train(
-                fitted,
+                spec,
                 data,
                 steps=args.steps,
                 batch_size=args.batch,
@@ -118,8 +120,6 @@ def cmd_train(args: argparse.Namespace) -> int:
                 activation_every=args.activation_every,
                 progress=bar,
             )
-            if changes:
-                run = _with_adapted(run, changes)
     finally:
         bar.close()
     if args.json:
@@ -132,13 +132,6 @@ def cmd_train(args: argparse.Namespace) -> int:
             f"training -> {run.runs_dir}"
         )
     return 0
-
-
-def _with_adapted(run: Any, changes: list[str]) -> Any:
-    # train() got the already-fitted spec; the summary should still say what the data changed.
-    import dataclasses
-
-    return dataclasses.replace(run, adapted=tuple(changes))
 
 
 def cmd_runs(args: argparse.Namespace) -> int:
