@@ -66,13 +66,22 @@ class BuiltModel:
     step_outputs: tuple[tf.Tensor, ...] = ()  # static builds: the T output tensors of static_rnn
     build_seconds: float = 0.0
     extra: dict[str, Any] = field(default_factory=dict)
+    _graph_def_cache: tuple[int, Any] | None = field(default=None, init=False, repr=False)
 
     @property
     def time_steps(self) -> int | None:
         return self.spec.time_steps
 
     def graph_def(self) -> Any:
-        return self.graph.as_graph_def()
+        """The graph's GraphDef, serialised once per graph version (treat it as read-only).
+
+        A static graph at long T takes seconds to serialise, and the report, the structure view
+        and `rnnviz build` all ask for it; a new op in the graph bumps `graph.version`.
+        """
+        version = self.graph.version
+        if self._graph_def_cache is None or self._graph_def_cache[0] != version:
+            self._graph_def_cache = (version, self.graph.as_graph_def())
+        return self._graph_def_cache[1]
 
     def session(self, intra_op: int = 0, inter_op: int = 0) -> v1.Session:
         """A new session on this graph (the caller closes it); variables are not initialised.

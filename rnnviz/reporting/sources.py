@@ -148,7 +148,7 @@ def _load(source: Any) -> tuple[Any, SourceInfo]:
     kind = type(source).__name__
     if hasattr(source, "graph") and hasattr(source, "spec") and hasattr(source, "step_tensors"):
         graph = source.graph
-        graph_def = graph.as_graph_def()
+        graph_def = source.graph_def()  # shared with the caller's copy, not serialised again
         return graph_def, SourceInfo(
             "built_model",
             f"<model {source.spec.name}>",
