@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from rnnviz.errors import DataError
+from rnnviz.spec import ModelSpec
 
 FASHION_MNIST_DIR = Path(
     os.environ.get("RNNVIZ_FASHION_MNIST", "/usr/share/datasets/fashion-mnist")
@@ -336,6 +337,11 @@ def fit_spec(spec: Any, data: Dataset, *, adapt: bool = True) -> tuple[Any, list
     return spec.replace(**wanted), changes
 
 
+def to_model_major(spec: ModelSpec, x: np.ndarray) -> np.ndarray:
+    """Datasets are batch-major [N, T, F]; a time-major graph takes [T, N, F]."""
+    return np.transpose(x, (1, 0, 2)) if spec.time_major else x
+
+
 __all__ = [
     "FASHION_MNIST_DIR",
     "Dataset",
@@ -345,4 +351,5 @@ __all__ = [
     "load_idx_dir",
     "load_npz",
     "synthetic",
+    "to_model_major",
 ]

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from rnnviz.builder import BuiltModel, build
+from rnnviz.data import to_model_major
 from rnnviz.spec import ModelSpec
 from rnnviz.tfcompat import tf, v1
 
@@ -35,11 +36,6 @@ def twin_spec(spec: ModelSpec, steps: int) -> ModelSpec:
     """
     twin = spec if spec.is_static else spec.twin("static")
     return twin.replace(time_steps=steps, variable_length=False)
-
-
-def batch_major_to_model(spec: ModelSpec, x: np.ndarray) -> np.ndarray:
-    """Datasets are [N, T, F]; a time-major graph takes [T, N, F]."""
-    return np.transpose(x, (1, 0, 2)) if spec.time_major else x
 
 
 def stack_steps(
@@ -98,7 +94,7 @@ class Probe:
         self._sources: list[Any] = []
         if model.spec.is_static and not model.spec.variable_length:
             self._fetch = {st.name: st.name for st in model.step_tensors}
-            self._feed = model.feed(batch_major_to_model(model.spec, self.x))
+            self._feed = model.feed(to_model_major(model.spec, self.x))
             if not self._fetch:
                 raise RuntimeError(f"{model.spec.name}: the build recorded no per-step tensors")
         else:
@@ -126,7 +122,7 @@ class Probe:
                 *[v1.assign(v, p) for v, p in zip(twin_vars, placeholders, strict=True)],
                 name="probe_copy/assign",
             )
-        feed = twin.feed(batch_major_to_model(twin.spec, self.x[rows, :length]))
+        feed = twin.feed(to_model_major(twin.spec, self.x[rows, :length]))
         return _Twin(
             twin, twin.session(intra_op=threads, inter_op=threads), rows, feed, placeholders, assign
         )

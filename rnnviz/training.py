@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from rnnviz.data import Dataset, fit_spec, load_data
+from rnnviz.data import Dataset, fit_spec, load_data, to_model_major
 from rnnviz.errors import DataError, RunStoreError
 from rnnviz.spec import ModelSpec, load_spec
 from rnnviz.store import DEFAULT_RUNS_DIR, MetricRow, RunStore
@@ -138,10 +138,6 @@ class Batches:
             self._perm = np.random.default_rng([self.seed, epoch]).permutation(self.n)
             self._epoch = epoch
         return self._perm[slot * self.batch_size : (slot + 1) * self.batch_size]
-
-
-def to_model_major(spec: ModelSpec, x: np.ndarray) -> np.ndarray:
-    return np.transpose(x, (1, 0, 2)) if spec.time_major else x
 
 
 def evaluate(
