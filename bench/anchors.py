@@ -78,6 +78,7 @@ PORTS = {"rnnviz": 8091, "netron": 8092, "tensorboard": 8093, "model-explorer": 
 DRIVER_PORT = 18091
 VIEWPORT = (1600, 1000)
 POLL_S = 0.25
+CALL_S = 30  # longest wait for one browser call (a script, a screenshot)
 # No sandbox (root), no GPU; nothing in the background that could reach the network or use CPU.
 CHROMIUM_FLAGS = [
     "--headless",
@@ -220,9 +221,13 @@ def browser(page_timeout: float) -> Iterator[Any]:
     for flag in [*CHROMIUM_FLAGS, f"--user-data-dir={profile}"]:
         opts.add_argument(flag)
     opts.set_capability("goog:loggingPrefs", {"performance": "ALL"})
-    driver = webdriver.Chrome(
-        options=opts, service=Service("/usr/bin/chromedriver", port=DRIVER_PORT)
+    # Its own process group, so that a hung browser can be ended with everything it started.
+    service = Service(
+        "/usr/bin/chromedriver", port=DRIVER_PORT, popen_kw={"start_new_session": True}
     )
+    driver = webdriver.Chrome(options=opts, service=service)
+    # A page busy in a long layout blocks every call: give up on a call after CALL_S, not 120 s.
+    driver.command_executor.client_config.timeout = CALL_S
     try:
         # --window-size leaves the page less than 1000 px (the headless window keeps a frame).
         width, height = VIEWPORT
@@ -236,6 +241,8 @@ def browser(page_timeout: float) -> Iterator[Any]:
     finally:
         with contextlib.suppress(Exception):
             driver.quit()
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(service.process.pid, signal.SIGKILL)
         shutil.rmtree(profile, ignore_errors=True)
 
 
@@ -427,7 +434,7 @@ def measure(
     shot: Path | None,
 ) -> Result:
     """Open `url` in a fresh browser and poll `probe` until the first settled view or `timeout`."""
-    from selenium.common.exceptions import TimeoutException, WebDriverException
+    from selenium.common.exceptions import TimeoutException
 
     result = Result(tool, graph)
     with browser(timeout) as driver:
@@ -450,9 +457,9 @@ def measure(
                 time.sleep(POLL_S)
             else:
                 result.status = f"no view in {timeout:.0f} s" + (f"; {notice}" if notice else "")
-        except WebDriverException as exc:
-            first = (exc.msg or str(exc)).strip().splitlines()[0][:90]
-            result.status = f"browser failed at {time.perf_counter() - t0:.0f} s: {first}"
+        except Exception as exc:  # a crashed tab, or a call that hung CALL_S: both are results
+            first = (getattr(exc, "msg", None) or repr(exc)).strip().splitlines()[0][:90]
+            result.status = f"browser gave up at {time.perf_counter() - t0:.0f} s: {first}"
             return result
         result.bytes_all, result.bytes_data = network_bytes(driver)
         if result.seconds is not None:
