@@ -41,9 +41,12 @@ SOURCE_VARIANTS: tuple[str, ...] = (
     "multi_bi_dynamic_lstm",
 )
 
-SAMPLE_DIR = Path(
-    os.environ.get("RNNVIZ_SAMPLES", Path(__file__).resolve().parent.parent / "sample_models")
-)
+SAMPLE_DIR = Path(__file__).resolve().parent.parent / "sample_models"
+
+
+def sample_dir() -> Path:
+    """Where the sample specs live: RNNVIZ_SAMPLES (read at each call) or `sample_models/`."""
+    return Path(os.environ.get("RNNVIZ_SAMPLES", SAMPLE_DIR))
 
 
 def _fail(field_name: str, value: Any, allowed: str) -> SpecError:
@@ -287,13 +290,22 @@ def load_spec_file(path: str | os.PathLike[str]) -> ModelSpec:
 
 def sample_names() -> list[str]:
     """Names of the sample models shipped in `sample_models/`, sorted."""
-    return sorted(p.stem for p in SAMPLE_DIR.glob("*.toml"))
+    return sorted(p.stem for p in sample_dir().glob("*.toml"))
+
+
+def load_sample(name: str) -> ModelSpec:
+    """A sample model by name only (never a path): what a server accepts from a browser."""
+    if not isinstance(name, str) or name not in sample_names():
+        raise SpecError(
+            f"unknown model {str(name)[:60]!r}: not a sample model; 'rnnviz list' shows them"
+        )
+    return load_spec_file(sample_dir() / f"{name}.toml")
 
 
 def load_spec(name_or_path: str | os.PathLike[str]) -> ModelSpec:
     """A sample model by name, or a spec file by path."""
     text = str(name_or_path)
-    candidate = SAMPLE_DIR / f"{text}.toml"
+    candidate = sample_dir() / f"{text}.toml"
     if candidate.is_file():
         return load_spec_file(candidate)
     path = Path(text)
@@ -309,6 +321,7 @@ __all__ = [
     "SOURCE_VARIANTS",
     "LayerSpec",
     "ModelSpec",
+    "load_sample",
     "load_spec",
     "load_spec_file",
     "sample_names",

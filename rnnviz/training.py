@@ -324,7 +324,8 @@ def _run_loop(
         store.set_probe(run_id, data.x_test[probe_rows], data.y_test[probe_rows], probe_lengths)
         if config.activation_every:
             probe = Probe(model, data.x_test[probe_rows], probe_lengths, threads=config.threads)
-            if not resumed:  # the untrained network, as step 0
+            if start_step == 0 and 0 not in store.snapshot_steps(run_id):
+                # The untrained network, as step 0 (also when a kill came before it was kept).
                 store.add_activations(run_id, 0, probe.record(sess))
 
         result = _loop(
@@ -491,8 +492,29 @@ def start_run_process(
         config = TrainConfig(data=data, steps=DEFAULT_STEPS if steps is None else steps, **options)
         config.check()
         run_id = store.create_run(spec, str(data), config.to_dict())
-    log = open(store.run_dir(run_id) / "train.log", "ab")  # noqa: SIM115 - handed to the child
-    try:
+    proc = _spawn_worker(store, run_id, resume=resume is not None)
+    store.set_status(run_id, "running", pid=proc.pid)
+    _children[run_id] = proc
+    return run_id
+
+
+def _spawn_worker(store: RunStore, run_id: str, *, resume: bool) -> subprocess.Popen[bytes]:
+    """The training process, with the settings' memory limit; a thread waits for it, so it
+    never stays a zombie of a long-lived parent (the dashboard)."""
+    import resource
+    import threading
+
+    from rnnviz.settings import MB, settings
+
+    memory = settings().run_memory_mb * MB
+
+    def limit() -> None:  # between fork and exec: syscalls only
+        resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+
+    log_fd = os.open(
+        store.run_dir(run_id) / "train.log", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600
+    )
+    with open(log_fd, "ab") as log:
         proc = subprocess.Popen(
             [sys.executable, "-m", "rnnviz.training", str(store.root), run_id]
             + (["--resume"] if resume else []),
@@ -501,12 +523,10 @@ def start_run_process(
             stdin=subprocess.DEVNULL,
             start_new_session=True,  # a Ctrl-C in the dashboard's terminal does not kill runs
             env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            preexec_fn=limit,  # the dashboard serves from one thread
         )
-    finally:
-        log.close()
-    store.set_status(run_id, "running", pid=proc.pid)
-    _children[run_id] = proc
-    return run_id
+    threading.Thread(target=proc.wait, daemon=True, name=f"reap-{run_id}").start()
+    return proc
 
 
 _children: dict[str, subprocess.Popen[bytes]] = {}  # reaped by stop_run / wait_run
