@@ -50,6 +50,7 @@ def create_app(
 
     With RNNVIZ_CELERY_BROKER set and no `celery_app` given, returns the app of
     `app.celery_app` (the one whose background callbacks the Celery workers know)."""
+    os.umask(0o077)  # whatever the server and its jobs create is this user's only
     # Settings travel through the environment so forked job processes and workers see them too.
     if cache_dir is not None:
         os.environ["RNNVIZ_CACHE_DIR"] = str(Path(cache_dir).resolve())
@@ -67,7 +68,6 @@ def create_app(
         assets_folder=str(Path(__file__).parent / "assets"),
     )
     cfg = settings()
-    os.umask(0o077)  # whatever the server and its jobs create is this user's only
     private_dir(cfg.cache_dir)
     sweep_stale(cfg.cache_dir)
     # Refused before it is read: an upload arrives base64 in JSON (4/3 of its size).

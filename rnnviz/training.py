@@ -115,8 +115,14 @@ class TrainConfig:
             value = getattr(self, name)
             if not isinstance(value, int) or value < 1:
                 raise DataError(f"{name} = {value!r}: must be an integer >= 1")
-        if self.activation_every < 0:
+        if not isinstance(self.activation_every, int) or self.activation_every < 0:
             raise DataError(f"activation_every = {self.activation_every}: must be >= 0 (0 = off)")
+        if (
+            isinstance(self.seed, bool)
+            or not isinstance(self.seed, int)
+            or not 0 <= self.seed < 2**31
+        ):
+            raise DataError(f"seed = {self.seed!r}: must be an integer from 0 to {2**31 - 1}")
 
 
 class Batches:
@@ -308,7 +314,7 @@ def _run_loop(
         start_step, wall_offset, resumed_from = 0, 0.0, None
         info = store.get_run(run_id)
         if resumed and info.checkpoint_path:
-            model.saver.restore(sess, info.checkpoint_path)
+            _restore(model, sess, info.checkpoint_path, run_id)
             start_step = int(sess.run(model.global_step))
             resumed_from = start_step
             store.truncate_after(run_id, start_step)
@@ -373,6 +379,20 @@ def _run_loop(
             sess.close()
         if previous_handler is not None:
             signal.signal(signal.SIGTERM, previous_handler)
+
+
+def _restore(model: Any, sess: Any, checkpoint: str, run_id: str) -> None:
+    """Restore a run's checkpoint; a missing or damaged one is a one-line error, not TF's dump."""
+    from rnnviz.tfcompat import tf
+
+    try:
+        model.saver.restore(sess, checkpoint)
+    except (tf.errors.OpError, ValueError) as exc:
+        first = (getattr(exc, "message", "") or str(exc)).strip().splitlines()[0][:160]
+        raise RunStoreError(
+            f"run {run_id}: its checkpoint {checkpoint} cannot be restored ({first}); "
+            "the run cannot resume: start a new one"
+        ) from None
 
 
 def _loop(

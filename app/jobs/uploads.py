@@ -120,8 +120,8 @@ def _check_member(info: zipfile.ZipInfo, filename: str, cfg: Settings) -> None:
         _refuse(filename, f"an unsafe member path {name[:60]!r}")
     if len(path.parts) > cfg.zip_max_depth:
         _refuse(filename, f"folders {len(path.parts)} deep (at most {cfg.zip_max_depth})")
-    mode = info.external_attr >> 16
-    if stat.S_ISLNK(mode) or (mode and not (stat.S_ISREG(mode) or stat.S_ISDIR(mode))):
+    kind = stat.S_IFMT(info.external_attr >> 16)  # 0: the zip says nothing (not from Unix)
+    if kind not in (0, stat.S_IFREG, stat.S_IFDIR):
         _refuse(filename, f"{name[:60]!r} is a link or special file")
     if info.flag_bits & 0x1:
         _refuse(filename, f"{name[:60]!r} is encrypted")
