@@ -127,11 +127,12 @@ def start_or_stop(
             return (f"asked run {target} to stop", *nothing)
         if not spec:
             return ("choose a spec on the Structure page first", *nothing)
+        spec, steps = _checked_start(spec, steps)
         run_id = start_run_process(
             spec,
             "digits",
             runs_dir=settings().runs_dir,
-            steps=int(steps or DEFAULT_TRAIN_STEPS),
+            steps=steps,
             log_every=LOG_EVERY,
             activation_every=ACTIVATION_EVERY,
         )
@@ -139,6 +140,16 @@ def start_or_stop(
         return (f"error: {exc}", *nothing)
     options = _run_options(_store().list_runs())
     return f"started run {run_id} ({spec})", [*watched, run_id], options, run_id, options
+
+
+def _checked_start(spec: Any, steps: Any) -> tuple[Any, int]:
+    """The spec (a sample, never a path) and steps of a new run, within the server's caps."""
+    from app import validate
+
+    checked = validate.checked_spec(spec)
+    steps = validate.checked_train_steps(DEFAULT_TRAIN_STEPS if steps is None else steps)
+    validate.run_slot_free()
+    return checked, steps
 
 
 def runs_overview(
