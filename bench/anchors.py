@@ -196,6 +196,26 @@ def stop(proc: subprocess.Popen) -> None:
             return
 
 
+def stop_detached(tmp: Path) -> None:
+    """End the jobs rnnviz detached into their own session (its costly figures) for this cache.
+
+    They outlive the server's process group; they are found by the private cache path this
+    script made (`tmp`), so no other process can match.
+    """
+    import psutil
+
+    jobs = []
+    for proc in psutil.process_iter(["cmdline"]):
+        if str(tmp) in " ".join(proc.info["cmdline"] or []):
+            jobs.append(proc)
+            with contextlib.suppress(psutil.Error):
+                proc.terminate()
+    _, alive = psutil.wait_procs(jobs, timeout=10)
+    for proc in alive:
+        with contextlib.suppress(psutil.Error):
+            proc.kill()
+
+
 def http_ok(url: str, check: Callable[[bytes], bool] = lambda body: True) -> Callable[[], bool]:
     def ready() -> bool:
         try:
@@ -514,6 +534,7 @@ def run_rnnviz(graph: str, timeout: float, logs: Path) -> list[Result]:
                     measure(f"rnnviz {label}", graph, url, probe_rnnviz(panel), bound, shot)
                 )
     finally:
+        stop_detached(tmp)
         shutil.rmtree(tmp, ignore_errors=True)
     return results
 
