@@ -30,8 +30,8 @@ What is measured, per tool and graph:
   draws (not hidden by `min-zoomed-font-size`). Netron and TensorBoard (SVG): each label's
   font size times its screen transform (`getScreenCTM().a`). Model Explorer draws text in WebGL,
   so it is estimated from the screenshot: the median height of dark glyph blobs is the x-height,
-  and font size = x-height / 0.53 (the x-height of its sans-serif font); the same estimate on the
-  TensorBoard screenshots lands within ~1.5 px of the SVG figure. One figure, so min = median.
+  and font size = x-height / 0.53 (the x-height of its sans-serif font). One pixel of x-height
+  is ~1.9 px of font size, so read that figure as +-2 px; one figure, so min = median.
 - **T seen**: whether the first view of T=200 (and 784) differs from that of T=28: the set of
   visible labels (DOM tools), or more than 0.5 % of the renderer's pixels (Model Explorer).
   A "no" means a person cannot tell the two lengths apart without digging in.
