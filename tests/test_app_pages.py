@@ -7,6 +7,7 @@ import base64
 from pathlib import Path
 
 import pytest
+from dash import no_update
 
 from app import jobs
 from app.pages import open_file, report, structure
@@ -100,13 +101,19 @@ def test_growth_history(built: dict) -> None:
 
 
 def test_report_page(built: dict) -> None:
-    title, rows, charts = report.report_page(built[4][0])
-    assert "T=4" in title
+    title, link, link_text, rows, claims, charts = report.report_page(built[4][0], None, "")
+    assert "T=4" in title and link.endswith("steps=4") and link in link_text
     figures = {r["figure"]: r for r in rows}
-    assert figures["params.total"]["ratio"] == "1"
-    assert figures["sizes.saved_model_bytes"]["static"] != "-"
-    assert "build_seconds" in figures and "memory.peak_bytes" in figures
-    assert len(charts) == 7
+    assert figures["parameters"]["static / dynamic"] == "1×"
+    assert figures["SavedModel size, graph + variables (MB)"]["static"] != "-"
+    assert "graph build time (s)" in figures and "peak memory of one training step (MB)" in figures
+    assert len(claims) == 1 + 8  # heading + one paragraph per claim
+    assert len(charts) == 8
+    # The URL names the pair: a cached one is shown at once, an unknown spec is one line.
+    spec, steps = built["spec"], 4
+    shown, wanted = report.from_url("/report", f"?spec={spec}&steps={steps}")
+    assert shown["key"] == built[4][0]["key"] and wanted is no_update
+    assert "error" in report.wanted_pair("?spec=nonesuch")
 
 
 def test_open_a_graph_file(built: dict) -> None:
@@ -144,7 +151,8 @@ def test_open_a_zipped_saved_model(built: dict, tmp_path: Path) -> None:
     assert data, status
     assert "saved_model" in status
     elements, *_, charts = open_file.file_views(data, [])
-    assert len(charts) == 7
-    assert _count(elements, "loop") >= 1 and _count(elements, "step") == 0
     report_data = jobs.read_json(jobs.settings().cache_dir, data["key"], "file.report.json")
+    # The FLOPs chart only when the loop's trip count let the report count them.
+    assert len(charts) == 6 + (report_data["flops"]["forward_per_sequence"] is not None)
+    assert _count(elements, "loop") >= 1 and _count(elements, "step") == 0
     assert report_data["sizes"]["saved_model_bytes"] > report_data["sizes"]["graphdef_bytes"]

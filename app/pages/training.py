@@ -92,7 +92,13 @@ def layout(cfg: Any) -> Any:
             html.Div(
                 className="heat-row",
                 children=[
-                    dcc.Graph(id=ids.DIGIT, config={"displayModeBar": False}),
+                    # Its own width from the start: sized by plotly's 700 px default until its
+                    # figure arrives, it would squeeze the heatmaps drawn beside it meanwhile.
+                    dcc.Graph(
+                        id=ids.DIGIT,
+                        config={"displayModeBar": False},
+                        style={"width": "260px", "flex": "none"},
+                    ),
                     dcc.Graph(id=ids.HEATMAPS, style={"flex": "1", "minWidth": 0}),
                 ],
             ),
