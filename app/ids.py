@@ -16,6 +16,11 @@ BUILD_STAGE = "build-stage"
 BUILD_KEY = (
     "build-key"  # dcc.Store: {"key": cache key of the built pair, "spec": ..., "steps": ...}
 )
+STEPS_BOX = "steps-box"  # number input for T: applies on Enter (or leaving the box)
+STEPS_NOTE = "steps-note"  # says when T was kept from the previous spec
+BUILD_CANCEL = "build-cancel"
+BUILD_REQUEST = "build-request"  # dcc.Store: {"spec", "steps", "nonce"}: what to build, when shown
+NONCE = "page-nonce"  # dcc.Store: random per page load, so identical requests are distinct jobs
 GRAPH = {"static": "cyto-static", "dynamic": "cyto-dynamic"}
 STATS = {"static": "stats-static", "dynamic": "stats-dynamic"}
 EXPANDED = {"static": "expanded-static", "dynamic": "expanded-dynamic"}  # dcc.Store: [block ids]

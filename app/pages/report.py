@@ -15,10 +15,10 @@ from urllib.parse import parse_qs, urlencode
 from dash import Input, Output, State, dash_table, dcc, html, no_update
 
 from app import figures, ids, jobs, panels
-from app.jobs import settings
 from rnnviz.charts import RATIO
 from rnnviz.claims import HOLDS, Claim, claims
 from rnnviz.errors import RnnvizError
+from rnnviz.settings import settings
 from rnnviz.spec import load_spec
 
 KEY = "report"

@@ -12,8 +12,8 @@ from typing import Any
 from dash import Input, Output, State, ctx, dash_table, dcc, html, no_update
 
 from app import figures, ids
-from app.jobs import settings
 from rnnviz.errors import RnnvizError
+from rnnviz.settings import settings
 from rnnviz.store import RunStore
 
 KEY = "training"
@@ -138,11 +138,12 @@ def start_or_stop(
             return (f"asked run {target} to stop", *nothing)
         if not spec:
             return ("choose a spec on the Structure page first", *nothing)
+        spec, steps = _checked_start(spec, steps)
         run_id = start_run_process(
             spec,
             "digits",
             runs_dir=settings().runs_dir,
-            steps=int(steps or DEFAULT_TRAIN_STEPS),
+            steps=steps,
             log_every=LOG_EVERY,
             activation_every=ACTIVATION_EVERY,
         )
@@ -150,6 +151,16 @@ def start_or_stop(
         return (f"error: {exc}", *nothing)
     options = _run_options(_store().list_runs())
     return f"started run {run_id} ({spec})", [*watched, run_id], options, run_id, options
+
+
+def _checked_start(spec: Any, steps: Any) -> tuple[Any, int]:
+    """The spec (a sample, never a path) and steps of a new run, within the server's caps."""
+    from app import validate
+
+    checked = validate.checked_spec(spec)
+    steps = validate.checked_train_steps(DEFAULT_TRAIN_STEPS if steps is None else steps)
+    validate.run_slot_free()
+    return checked, steps
 
 
 def runs_overview(
