@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from dash import no_update
 
-from app import jobs
+from app import ids, jobs
 from app.pages import open_file, report, structure
 
 TINY_TOML = """
@@ -104,10 +104,20 @@ def test_growth_history(built: dict) -> None:
     assert static.y[1] > static.y[0] and dynamic.y[1] == dynamic.y[0]
 
 
-def test_report_page(built: dict) -> None:
-    # The costly figures come after the build (a detached job); here they are made and awaited.
-    jobs.ensure_figures(built["spec"], 4)
-    title, link, link_text, rows, claims, charts = report.report_page(built[4][0], None, "")
+def test_report_page(built: dict, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The costly figures come after the build (a detached job). Before they are in, the page
+    # says so and looks again; a tick that finds them still missing sends nothing.
+    read_meta = jobs.read_meta
+    with monkeypatch.context() as before:
+        before.setattr(jobs, "read_meta", lambda *a: {**read_meta(*a), "figures": False})
+        waiting = report.report_page(None, built[4][0], None, "")
+        assert "being measured" in waiting[0] and waiting[-1] is False
+        assert report.report_page(ids.REPORT_TICK, built[4][0], None, "") == (no_update,) * 7
+    jobs.ensure_figures(built["spec"], 4)  # here they are made and awaited
+    title, link, link_text, rows, claims, charts, complete = report.report_page(
+        ids.REPORT_TICK, built[4][0], None, ""
+    )
+    assert complete and "being measured" not in title
     assert "T=4" in title and link.endswith("steps=4") and link in link_text
     figures = {r["figure"]: r for r in rows}
     assert figures["parameters"]["static / dynamic"] == "1×"
