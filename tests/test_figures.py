@@ -153,6 +153,9 @@ def test_report_charts_have_one_unit_each_and_layers_in_order() -> None:
     for name, fig in found.items():  # every chart says what its axes are
         assert fig.layout.yaxis.title.text, name
     assert [t.name for t in found["roles"].data] == ["static", "dynamic"]
+    # A loop graph's file: no per-step states, no build time: those charts are left out.
+    loop_file = {**report, "states": {"per_step": 0, "by_kind": {}}}
+    assert set(dict(charts.report_charts({"file": loop_file}))) == set(found) - {"states", "build"}
 
 
 def test_compare_table_labels_units_and_ratio_direction() -> None:
