@@ -159,7 +159,8 @@ def _legend(view: Any) -> str:
 
 
 def _header(r: Report, title: str | None) -> str:
-    name = title or f"Graph report: {r.get('model') or r.get('source')}"
+    source = str(r.get("source") or "")
+    name = title or f"Graph report: {r.get('model') or source.rstrip('/').rsplit('/', 1)[-1]}"
     facts = [
         ("source", r.get("source")),
         ("kind", r.get("source_kind")),
@@ -171,12 +172,12 @@ def _header(r: Report, title: str | None) -> str:
 
 def _words(r: Report) -> str:
     texts = [
-        charts.get(r, "states", "summary"),
-        charts.get(r, "flops", "note"),
-        charts.get(r, "memory", "note"),
-        *(r.get("notes") or ()),
+        ("States", charts.get(r, "states", "summary")),
+        ("FLOPs", charts.get(r, "flops", "note")),
+        ("Memory", charts.get(r, "memory", "note")),
+        *(("Note", n) for n in r.get("notes") or ()),
     ]
-    return "".join(f"<p class='note'>{_e(t)}</p>" for t in texts if t)
+    return "".join(f"<p class='note'><b>{h}:</b> {_e(t)}</p>" for h, t in texts if t)
 
 
 def _layers(r: Report) -> str:
