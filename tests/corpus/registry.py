@@ -68,6 +68,12 @@ def _v1_entries() -> list[Entry]:
         _v1("v1_static_gru", Truth((_cell("gru"),)), "static"),
         _v1("v1_static_multi_gru_basic_lstm", Truth(_stack("gru", "basic_lstm")), "static"),
         _v1("v1_static_bidir_lstm", Truth(_bidir("lstm")), "static"),
+        _v1(
+            "v1_static_dropout_residual_wrappers",
+            Truth(_stack("gru", "gru", units=(U, U))),  # residual: output width = input width
+            "static",
+            wrappers=("dropout", "residual"),
+        ),
         *(
             _v1(
                 f"v1_static_sequence_length_cf{cf}",
@@ -181,6 +187,18 @@ def _keras_entries() -> list[Entry]:
             Truth(_bidir("keras_lstm", "loop"), _loops(2)),
             {"container": "savedmodel"},
             live_kind="saved_model",
+        ),
+        Entry(
+            "keras_rnn_stacked_cells_lstm_gru_v1graph",
+            "keras.build",
+            Truth(_stack("keras_lstm", "keras_gru", form="loop"), _loops(1)),
+            {"container": "v1graph", "cells_in_one_layer": True},
+        ),
+        Entry(
+            "keras_v1_cudnn_lstm_v1graph",
+            "keras.build",
+            Truth((_cell("cudnn", "fused"),)),
+            {"container": "v1graph"},
         ),
         Entry(
             "keras_stacked_lstm_gru_tf_saved_model",

@@ -22,27 +22,44 @@ from rnnviz.tfcompat import tf, v1
 _LAYERS = {"keras_simple_rnn": "SimpleRNN", "keras_lstm": "LSTM", "keras_gru": "GRU"}
 
 
-def _layers(truth: Truth) -> list[Any]:
-    """One Keras layer per truth layer: Bidirectional when it has a bw cell."""
+def _layers(truth: Truth, cells_in_one_layer: bool = False) -> list[Any]:
+    """One Keras layer per truth layer: Bidirectional when it has a bw cell.
+
+    `cells_in_one_layer`: one `RNN(StackedRNNCells([...]))` layer running every truth layer's
+    cell in the same loop (what MultiRNNCell does in tf.compat.v1).
+    """
     keras = tf.keras
     last = max(c.layer for c in truth.cells)
+    if cells_in_one_layer:
+        cells = [getattr(keras.layers, _LAYERS[c.kind] + "Cell")(c.units) for c in truth.cells]
+        return [keras.layers.RNN(keras.layers.StackedRNNCells(cells))]
     layers = []
     for layer in range(last + 1):
         cells = [c for c in truth.cells if c.layer == layer]
         c = cells[0]
-        rnn = getattr(keras.layers, _LAYERS[c.kind])(
-            c.units, unroll=c.form == "unrolled", return_sequences=layer < last
-        )
+        sequences = layer < last
+        if c.kind == "cudnn":  # tf.compat.v1.keras' CuDNNLSTM: CudnnRNN ops, GPU-only kernels
+            rnn = v1.keras.layers.CuDNNLSTM(c.units, return_sequences=sequences)
+        else:
+            rnn = getattr(keras.layers, _LAYERS[c.kind])(
+                c.units, unroll=c.form == "unrolled", return_sequences=sequences
+            )
         layers.append(keras.layers.Bidirectional(rnn) if len(cells) == 2 else rnn)
     return layers
 
 
-def build(stem: Path, truth: Truth, container: str, saver: str = "keras") -> Built:
+def build(
+    stem: Path,
+    truth: Truth,
+    container: str,
+    saver: str = "keras",
+    cells_in_one_layer: bool = False,
+) -> Built:
     first = truth.cells[0]
     shape = (first.steps, first.inputs)
     if container == "v1graph":
-        return _v1graph(truth, shape)
-    model = tf.keras.Sequential([tf.keras.layers.Input(shape), *_layers(truth)])
+        return _v1graph(truth, cells_in_one_layer, shape)
+    model = tf.keras.Sequential([tf.keras.layers.Input(shape), *_layers(truth, cells_in_one_layer)])
     concrete = tf.function(model).get_concrete_function(tf.TensorSpec([None, *shape], tf.float32))
     trainable = count(model.trainable_weights)
     frozen = freeze_function(concrete)
@@ -56,12 +73,13 @@ def build(stem: Path, truth: Truth, container: str, saver: str = "keras") -> Bui
     return Built(path, frozen, trainable)
 
 
-def _v1graph(truth: Truth, shape: tuple[int, int]) -> Built:
+def _v1graph(truth: Truth, cells_in_one_layer: bool, shape: tuple[int, int]) -> Built:
     graph = tf.Graph()
     with graph.as_default():
         y = v1.placeholder(tf.float32, [None, *shape], name="x")
-        for layer in _layers(truth):
+        for layer in _layers(truth, cells_in_one_layer):  # made in the graph: CuDNNLSTM needs it
             y = layer(y)
         y = tf.identity(y, name="output")
         trainable = count(v1.trainable_variables())
-    return Built(graph.as_graph_def(), freeze_session(graph, [y]), trainable)
+    runnable = all(c.kind != "cudnn" for c in truth.cells)
+    return Built(graph.as_graph_def(), freeze_session(graph, [y], runnable), trainable)
