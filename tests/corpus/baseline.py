@@ -1,12 +1,13 @@
 """Write BASELINE.md: what the report gets wrong on the corpus today, check by check.
 
-`python -m corpus.baseline [CORPUS_DIR]` (with tests/ and the tree on PYTHONPATH) builds the
-corpus (or reuses CORPUS_DIR) and runs the same checks as tests/test_corpus.py, writing one row
+`python -m corpus.baseline [CORPUS_DIR [OUT.md]]` (with tests/ and the tree on PYTHONPATH) builds
+the corpus (or reuses CORPUS_DIR) and runs the same checks as tests/test_corpus.py, writing one row
 per mismatch: graph, variant, the report field, what the report says, what the truth is.
 """
 
 from __future__ import annotations
 
+import subprocess
 import sys
 import tempfile
 import time
@@ -52,7 +53,20 @@ def _rows(files: CorpusFiles) -> tuple[list[str], dict[str, int], Counter]:
     return rows, failing, fields
 
 
-def main(directory: Path) -> None:
+def _rnnviz_commit() -> str:
+    """The commit of the rnnviz tree measured (the one imported), plus a mark if it is edited."""
+    import rnnviz
+
+    root = Path(rnnviz.__file__).resolve().parent.parent
+    git = ["git", "-C", str(root)]
+    commit = subprocess.run(
+        [*git, "rev-parse", "--short", "HEAD"], capture_output=True, text=True
+    ).stdout.strip()
+    dirty = subprocess.run([*git, "diff", "--quiet", "--", "rnnviz"]).returncode != 0
+    return commit + (" with uncommitted changes" if dirty else "")
+
+
+def main(directory: Path, out: Path = HERE / "BASELINE.md") -> None:
     files = build_corpus(directory)
     start = time.process_time()
     rows, failing, fields = _rows(files)
@@ -65,13 +79,14 @@ def main(directory: Path) -> None:
     )
     summary += f"\n| no TensorFlow import | {'fails' if imported else 'passes'} |"
     by_field = "\n".join(f"| {f} | {count} of {2 * n} |" for f, count in sorted(fields.items()))
+    cost = "with the TensorFlow import they trigger" if imported else "no TensorFlow import"
     text = (
-        f"""# Corpus baseline: the report on foreign graphs before issue 8
+        f"""# The report on the foreign-graph corpus, field by field
 
-Measured on the code at the commit that added this file (`python -m corpus.baseline`):
+Measured on rnnviz at commit {_rnnviz_commit()} (`python -m corpus.baseline`):
 {n} graphs, each live and frozen. Corpus build: {files.build["cpu_seconds"]:.1f} s CPU
-({files.build["wall_seconds"]:.1f} s wall on a shared machine); the {2 * n} reports, with the
-TensorFlow import they trigger today: {took:.1f} s CPU.
+({files.build["wall_seconds"]:.1f} s wall on a shared machine); the {2 * n} reports ({cost}):
+{took:.1f} s CPU.
 Reading the files {"imported" if imported else "did not import"} TensorFlow.
 
 ## Failing test cases per check
@@ -94,9 +109,10 @@ Reading the files {"imported" if imported else "did not import"} TensorFlow.
         + "\n".join(rows)
         + "\n"
     )
-    (HERE / "BASELINE.md").write_text(text)
-    print(f"{len(rows)} mismatches written to {HERE / 'BASELINE.md'}")
+    out.write_text(text)
+    print(f"{len(rows)} mismatches written to {out}")
 
 
 if __name__ == "__main__":
-    main(Path(sys.argv[1]) if len(sys.argv) > 1 else Path(tempfile.mkdtemp()))
+    args = [Path(a) for a in sys.argv[1:]]
+    main(args[0] if args else Path(tempfile.mkdtemp()), *args[1:2])
