@@ -80,7 +80,7 @@ def check_cells(r: Any, truth: Truth, variant: str, steps: int | None) -> list[M
     if cells is _MISSING:
         return [Mismatch("timesteps.cells", "no field", len(truth.cells))]
     seen = sorted((_cell_key(c) for c in cells), key=repr)
-    want = sorted(((c.layer, c.direction, c.kind, c.form) for c in truth.cells), key=repr)
+    want = sorted(((c.layer, c.direction, c.report_kind, c.form) for c in truth.cells), key=repr)
     seen = [tuple(_plain(v) for v in k) for k in seen]
     _compare(out, "timesteps.cells (layer, direction, kind, form)", seen, want)
     dirs = tuple(sorted({k[1] for k in seen}))

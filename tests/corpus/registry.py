@@ -201,6 +201,25 @@ def _keras_entries() -> list[Entry]:
             {"container": "v1graph"},
         ),
         Entry(
+            "keras_custom_cell_unrolled_v1graph",
+            "keras.build",
+            Truth((_cell("generic"),)),
+            {"container": "v1graph"},
+        ),
+        Entry(
+            "keras_custom_cell_loop_savedmodel",
+            "keras.build",
+            Truth((_cell("generic", "loop"),), _loops(1)),
+            {"container": "savedmodel", "saver": "tf.saved_model.save"},
+            live_kind="saved_model",
+        ),
+        Entry(
+            "keras_conv_lstm2d_loop_function",
+            "keras.build",
+            Truth((_cell("conv_lstm", "loop", inputs=1, units=2, kernel=3, side=6),), _loops(1)),
+            {"container": "function"},
+        ),
+        Entry(
             "keras_stacked_lstm_gru_tf_saved_model",
             "keras.build",
             Truth(_stack("keras_lstm", "keras_gru", form="loop"), _loops(2)),

@@ -26,7 +26,10 @@ GATES = {
     "keras_lstm": 4,
     "keras_gru": 3,
     "generic": 1,
+    "conv_lstm": 4,
 }
+# Kinds the report cannot name: it must call them "generic" (weights reused step after step).
+REPORT_KIND = {"conv_lstm": "generic"}
 # Kinds whose whole step (or every step) is one op: their MatMuls are inside that op.
 FUSED_OPS = frozenset(
     {
@@ -59,6 +62,12 @@ class CellSize:
     steps: int = 0  # time steps this cell runs per sequence
     peepholes: bool = False
     proj: int = 0  # LSTMCell num_proj (0: none)
+    kernel: int = 0  # conv_lstm: square kernel size (inputs / units are channels / filters)
+    side: int = 0  # conv_lstm: square input image side
+
+    @property
+    def report_kind(self) -> str:
+        return REPORT_KIND.get(self.kind, self.kind)
 
     @property
     def state(self) -> int:
@@ -74,12 +83,16 @@ class CellSize:
             return g * (i * u + u * u) + 2 * g * u  # cuDNN keeps an input and a recurrent bias
         if self.kind == "generic":
             return (i + u) * u + u
+        if self.kind == "conv_lstm":
+            return self.kernel * self.kernel * (i + u) * g * u + g * u
         peep = 3 * u if self.peepholes or self.kind in ("lstm_block", "block_lstm") else 0
         return (i + self.state) * g * u + g * u + peep + u * self.proj
 
     def matmul_flops_per_step(self) -> int:
         """2*m*k*n with m = 1 (batch 1), over every weight block one step multiplies."""
         i, u, g = self.inputs, self.units, GATES[self.kind]
+        if self.kind == "conv_lstm":
+            return 0  # its weights are convolved (Conv2D), never multiplied by a MatMul
         return 2 * (i + self.state) * g * u + 2 * u * self.proj
 
     def matmul_flops(self) -> int:

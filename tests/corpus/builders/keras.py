@@ -16,10 +16,44 @@ from corpus.builders.common import (
     freeze_function,
     freeze_session,
 )
-from corpus.truth import Truth
+from corpus.truth import CellSize, Truth
 from rnnviz.tfcompat import tf, v1
 
 _LAYERS = {"keras_simple_rnn": "SimpleRNN", "keras_lstm": "LSTM", "keras_gru": "GRU"}
+
+
+def _minimal_cell(units: int) -> Any:
+    """A user-written cell (the tf-keras RNN guide's MinimalRNNCell plus a bias): no kind rnnviz
+    knows by name, so the report must find it as a cell reusing its weights step after step."""
+
+    class MinimalRNNCell(tf.keras.layers.Layer):
+        state_size = units
+
+        def build(self, input_shape: Any) -> None:
+            self.kernel = self.add_weight(name="kernel", shape=(input_shape[-1], units))
+            self.recurrent = self.add_weight(name="recurrent_kernel", shape=(units, units))
+            self.bias = self.add_weight(name="bias", shape=(units,), initializer="zeros")
+
+        def call(self, inputs: Any, states: Any) -> Any:
+            h = tf.matmul(inputs, self.kernel) + tf.matmul(states[0], self.recurrent)
+            h = tf.tanh(h + self.bias)
+            return h, [h]
+
+    return MinimalRNNCell()
+
+
+def _rnn_layer(c: CellSize, return_sequences: bool) -> Any:
+    """The Keras layer running one truth cell."""
+    keras, unroll = tf.keras, c.form == "unrolled"
+    if c.kind == "cudnn":  # tf.compat.v1.keras' CuDNNLSTM: CudnnRNN ops, GPU-only kernels
+        return v1.keras.layers.CuDNNLSTM(c.units, return_sequences=return_sequences)
+    if c.kind == "generic":
+        cell = _minimal_cell(c.units)
+        return keras.layers.RNN(cell, unroll=unroll, return_sequences=return_sequences)
+    if c.kind == "conv_lstm":
+        return keras.layers.ConvLSTM2D(c.units, c.kernel, return_sequences=return_sequences)
+    layer = getattr(keras.layers, _LAYERS[c.kind])
+    return layer(c.units, unroll=unroll, return_sequences=return_sequences)
 
 
 def _layers(truth: Truth, cells_in_one_layer: bool = False) -> list[Any]:
@@ -36,14 +70,7 @@ def _layers(truth: Truth, cells_in_one_layer: bool = False) -> list[Any]:
     layers = []
     for layer in range(last + 1):
         cells = [c for c in truth.cells if c.layer == layer]
-        c = cells[0]
-        sequences = layer < last
-        if c.kind == "cudnn":  # tf.compat.v1.keras' CuDNNLSTM: CudnnRNN ops, GPU-only kernels
-            rnn = v1.keras.layers.CuDNNLSTM(c.units, return_sequences=sequences)
-        else:
-            rnn = getattr(keras.layers, _LAYERS[c.kind])(
-                c.units, unroll=c.form == "unrolled", return_sequences=sequences
-            )
+        rnn = _rnn_layer(cells[0], return_sequences=layer < last)
         layers.append(keras.layers.Bidirectional(rnn) if len(cells) == 2 else rnn)
     return layers
 
@@ -56,7 +83,8 @@ def build(
     cells_in_one_layer: bool = False,
 ) -> Built:
     first = truth.cells[0]
-    shape = (first.steps, first.inputs)
+    image = (first.side, first.side) if first.kind == "conv_lstm" else ()
+    shape = (first.steps, *image, first.inputs)
     if container == "v1graph":
         return _v1graph(truth, cells_in_one_layer, shape)
     model = tf.keras.Sequential([tf.keras.layers.Input(shape), *_layers(truth, cells_in_one_layer)])
@@ -73,7 +101,7 @@ def build(
     return Built(path, frozen, trainable)
 
 
-def _v1graph(truth: Truth, cells_in_one_layer: bool, shape: tuple[int, int]) -> Built:
+def _v1graph(truth: Truth, cells_in_one_layer: bool, shape: tuple[int, ...]) -> Built:
     graph = tf.Graph()
     with graph.as_default():
         y = v1.placeholder(tf.float32, [None, *shape], name="x")
