@@ -3,6 +3,17 @@
 Sizes are small and deliberately different from each other (inputs 3, units 5 and 6, projection 2,
 4 steps, decoder 3 steps, inner loop 3 trips) so that a report mixing them up cannot pass by chance.
 The builders read their sizes from the entry's truth, so a graph and its truth cannot drift apart.
+
+Traps the truth makes on purpose, because real graphs have them:
+- tf-keras' loop (`unroll=False`) calls the cell once outside the loop on step 0 only to learn its
+  output shape; those ops feed nothing, TF never runs them, and the truth does not count them
+  (the frozen twin, pruned to its outputs, does not even hold them);
+- a tf.function graph_def holds its variables as `resource` placeholders without shapes: their
+  sizes follow only from how the graph uses them (the truth still counts them);
+- the hand-unrolled attention reuses one weight at every decoder step but carries no state from
+  one step to the next: not a recurrent cell;
+- a SavedModel's function library keeps several traces of each Keras layer: only the loops
+  reachable from the serving signature count.
 """
 
 from __future__ import annotations
