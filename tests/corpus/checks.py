@@ -115,6 +115,9 @@ def check_loops(r: Any, truth: Truth, variant: str, steps: int | None) -> list[M
         for lt in truth.loops
     )
     _compare(out, "forward loops (depth, trip_count, trip_count_source)", seen, want)
+    gradients = [lp for lp in field(r, "loops") if field(lp, "role") == "gradients"]
+    trained = truth.trained and variant == "live"  # freezing keeps only what the outputs need
+    _compare(out, "loops[role=gradients] count", len(gradients), len(want) if trained else 0)
     _check_parents(out, loops)
     _check_nesting(out, loops, truth)
     return out

@@ -271,7 +271,11 @@ def _embedding(optimizer: str) -> Entry:
     else:  # ref variables: ScatterSub, static BasicLSTM
         cells, loops = (_cell("basic_lstm", inputs=EMB),), ()
     truth = Truth(
-        cells, loops, extra_params=VOCAB * EMB + head_params, extra_matmul_flops=head_flops
+        cells,
+        loops,
+        extra_params=VOCAB * EMB + head_params,
+        extra_matmul_flops=head_flops,
+        trained=True,
     )
     return Entry(
         f"embedding_sparse_{optimizer}",

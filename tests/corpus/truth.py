@@ -117,6 +117,8 @@ class Truth:
     extra_params: int = 0  # weights outside the cells: heads, embeddings, attention
     extra_matmul_flops: int = 0  # MatMuls outside the cells: heads, attention
     inner_steps: int = 1  # a cell inside a nested loop runs steps * inner_steps times
+    # The live graph holds gradients and an optimizer: one gradient loop per forward loop.
+    trained: bool = False
 
     @property
     def params(self) -> int:
