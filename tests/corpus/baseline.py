@@ -16,16 +16,32 @@ from pathlib import Path
 
 from corpus.checks import CHECKS, analysis_facts, run_check
 from corpus.fixtures import HERE, CorpusFiles, build_corpus, report_of
-from corpus.registry import ENTRIES
+from corpus.registry import ENTRIES, Entry
 
 
 def _cell(value: object) -> str:
     return str(value).replace("|", "\\|").replace("\n", " ")
 
 
-def _rows(files: CorpusFiles) -> tuple[list[str], dict[str, int], Counter]:
+def _truth_text(entry: Entry) -> str:
+    """The truth of one graph in a table cell."""
+    t = entry.truth
+    cells = ", ".join(f"{c.layer}/{c.direction} {c.report_kind} {c.form}" for c in t.cells)
+    loops = ", ".join(
+        f"d{lt.depth} trip {lt.trip_count or f'open (steps={entry.steps})'}" for lt in t.loops
+    )
+    return (
+        f"params {t.params}; cells: {cells or 'none'}; unrolled {t.unrolled_steps}; "
+        f"loops: {loops or 'none'}; MatMul {t.matmul_flops}"
+        + (f"; in fused ops {t.fused_matmul_flops}" if t.fused_matmul_flops else "")
+    )
+
+
+def _rows(files: CorpusFiles) -> tuple[list[str], dict[str, int], Counter, dict]:
     rows, failing, fields = [], {check: 0 for check in (*CHECKS, "twin")}, Counter()
+    per_graph: dict[str, dict[str, list[str]]] = {}
     for name, entry in ENTRIES.items():
+        fails = per_graph[name] = {"live": [], "frozen": [], "twin": []}
         reports = {}
         for variant in ("live", "frozen"):
             try:
@@ -33,10 +49,12 @@ def _rows(files: CorpusFiles) -> tuple[list[str], dict[str, int], Counter]:
             except Exception as exc:  # the report itself failed: every check of it fails
                 rows.append(f"| {name} | {variant} | report() | raised {_cell(exc)} | a report |")
                 failing.update({c: failing[c] + 1 for c in CHECKS})
+                fails[variant].append("report() raised")
                 continue
             for check in CHECKS:
                 found = run_check(check, r, entry, variant)
                 failing[check] += bool(found)
+                fails[variant] += [check] if found else []
                 fields.update({m.check for m in found})
                 rows += [
                     f"| {name} | {variant} | {m.check} | {_cell(m.seen)} | {_cell(m.want)} |"
@@ -47,10 +65,19 @@ def _rows(files: CorpusFiles) -> tuple[list[str], dict[str, int], Counter]:
             diff = sorted(k for k in live if live[k] != frozen[k])
             if diff:
                 failing["twin"] += 1
+                fails["twin"] = diff
                 seen = "; ".join(f"{k}: {_cell(frozen[k])}" for k in diff)
                 want = "; ".join(f"{k}: {_cell(live[k])}" for k in diff)
                 rows.append(f"| {name} | frozen vs live | twin agrees | {seen} | {want} (live) |")
-    return rows, failing, fields
+    return rows, failing, fields, per_graph
+
+
+def _per_graph_table(per_graph: dict[str, dict[str, list[str]]]) -> str:
+    lines = []
+    for name, fails in per_graph.items():
+        cells = [", ".join(fails[v]) or "right" for v in ("live", "frozen", "twin")]
+        lines.append(f"| {name} | {_truth_text(ENTRIES[name])} | {' | '.join(cells)} |")
+    return "\n".join(lines)
 
 
 def _rnnviz_commit() -> str:
@@ -69,7 +96,7 @@ def _rnnviz_commit() -> str:
 def main(directory: Path, out: Path = HERE / "BASELINE.md") -> None:
     files = build_corpus(directory)
     start = time.process_time()
-    rows, failing, fields = _rows(files)
+    rows, failing, fields, per_graph = _rows(files)
     took = time.process_time() - start
     imported = "tensorflow" in sys.modules  # this process imported nothing of TF before the reports
     n = len(ENTRIES)
@@ -100,6 +127,12 @@ Reading the files {"imported" if imported else "did not import"} TensorFlow.
 | field | wrong on |
 |---|---|
 {by_field}
+
+## Per graph: the truth, and the checks that fail on the live file, the frozen twin, and between them
+
+| graph | truth | live fails | frozen fails | twin differs on |
+|---|---|---|---|---|
+{_per_graph_table(per_graph)}
 
 ## Every mismatch (report vs truth)
 
