@@ -79,6 +79,7 @@ def _v1_entries() -> list[Entry]:
         _v1("v1_static_gru", Truth((_cell("gru"),)), "static"),
         _v1("v1_static_multi_gru_basic_lstm", Truth(_stack("gru", "basic_lstm")), "static"),
         _v1("v1_static_bidir_lstm", Truth(_bidir("lstm")), "static"),
+        _v1("v1_static_state_saving_basic_lstm", Truth((_cell("basic_lstm"),)), "state_saving"),
         _v1(
             "v1_static_dropout_residual_wrappers",
             Truth(_stack("gru", "gru", units=(U, U))),  # residual: output width = input width
@@ -209,6 +210,12 @@ def _keras_entries() -> list[Entry]:
             "keras_v1_cudnn_lstm_v1graph",
             "keras.build",
             Truth((_cell("cudnn", "fused"),)),
+            {"container": "v1graph"},
+        ),
+        Entry(
+            "keras_v1_cudnn_gru_v1graph",
+            "keras.build",
+            Truth((_cell("cudnn_gru", "fused"),)),
             {"container": "v1graph"},
         ),
         Entry(

@@ -21,7 +21,8 @@ GATES = {
     "lstm_block": 4,
     "gru_block": 3,
     "block_lstm": 4,
-    "cudnn": 4,  # the corpus builds CudnnRNN in LSTM mode only
+    "cudnn": 4,  # CudnnRNN in LSTM mode
+    "cudnn_gru": 3,  # CudnnRNN in GRU mode (tf.compat.v1.keras' CuDNNGRU)
     "keras_simple_rnn": 1,
     "keras_lstm": 4,
     "keras_gru": 3,
@@ -29,7 +30,7 @@ GATES = {
     "conv_lstm": 4,
 }
 # Kinds the report cannot name: it must call them "generic" (weights reused step after step).
-REPORT_KIND = {"conv_lstm": "generic"}
+REPORT_KIND = {"conv_lstm": "generic", "cudnn_gru": "cudnn"}
 # Kinds whose whole step (or every step) is one op: their MatMuls are inside that op.
 FUSED_OPS = frozenset(
     {
@@ -79,7 +80,7 @@ class CellSize:
         if self.kind.startswith("keras_"):
             biases = 2 * g * u if self.kind == "keras_gru" else g * u  # GRU reset_after: 2 biases
             return i * g * u + u * g * u + biases
-        if self.kind == "cudnn":
+        if self.kind in ("cudnn", "cudnn_gru"):
             return g * (i * u + u * u) + 2 * g * u  # cuDNN keeps an input and a recurrent bias
         if self.kind == "generic":
             return (i + u) * u + u
@@ -160,7 +161,7 @@ class Truth:
         )
 
 
-_FUSED_KINDS = frozenset({"lstm_block", "gru_block", "block_lstm", "cudnn"})
+_FUSED_KINDS = frozenset({"lstm_block", "gru_block", "block_lstm", "cudnn", "cudnn_gru"})
 
 
 def dense(inputs: int, outputs: int, bias: bool = True) -> tuple[int, int]:

@@ -20,6 +20,7 @@ from corpus.truth import CellSize, Truth
 from rnnviz.tfcompat import tf, v1
 
 _LAYERS = {"keras_simple_rnn": "SimpleRNN", "keras_lstm": "LSTM", "keras_gru": "GRU"}
+_CUDNN = {"cudnn": "CuDNNLSTM", "cudnn_gru": "CuDNNGRU"}
 
 
 def _minimal_cell(units: int) -> Any:
@@ -45,8 +46,8 @@ def _minimal_cell(units: int) -> Any:
 def _rnn_layer(c: CellSize, return_sequences: bool) -> Any:
     """The Keras layer running one truth cell."""
     keras, unroll = tf.keras, c.form == "unrolled"
-    if c.kind == "cudnn":  # tf.compat.v1.keras' CuDNNLSTM: CudnnRNN ops, GPU-only kernels
-        return v1.keras.layers.CuDNNLSTM(c.units, return_sequences=return_sequences)
+    if c.kind in _CUDNN:  # tf.compat.v1.keras' CuDNNLSTM / CuDNNGRU: GPU-only CudnnRNN ops
+        return getattr(v1.keras.layers, _CUDNN[c.kind])(c.units, return_sequences=return_sequences)
     if c.kind == "generic":
         cell = _minimal_cell(c.units)
         return keras.layers.RNN(cell, unroll=unroll, return_sequences=return_sequences)
@@ -109,5 +110,5 @@ def _v1graph(truth: Truth, cells_in_one_layer: bool, shape: tuple[int, ...]) -> 
             y = layer(y)
         y = tf.identity(y, name="output")
         trainable = count(v1.trainable_variables())
-    runnable = all(c.kind != "cudnn" for c in truth.cells)
+    runnable = all(c.kind not in _CUDNN for c in truth.cells)
     return Built(graph.as_graph_def(), freeze_session(graph, [y], runnable), trainable)
