@@ -13,7 +13,11 @@ Traps the truth makes on purpose, because real graphs have them:
 - the hand-unrolled attention reuses one weight at every decoder step but carries no state from
   one step to the next: not a recurrent cell;
 - a SavedModel's function library keeps several traces of each Keras layer: only the loops
-  reachable from the serving signature count.
+  reachable from the serving signature count;
+- ConvLSTM2D convolves a constant zeros kernel to make its initial state: a Const at a weight
+  input that is no parameter;
+- static_state_saving_rnn keeps the states in non-trainable variables: no parameters either;
+- the user-written cells compute h + tanh([x, h] W + b), which no known kind computes: "generic".
 """
 
 from __future__ import annotations

@@ -82,7 +82,7 @@ class CellSize:
             return i * g * u + u * g * u + biases
         if self.kind in ("cudnn", "cudnn_gru"):
             return g * (i * u + u * u) + 2 * g * u  # cuDNN keeps an input and a recurrent bias
-        if self.kind == "generic":
+        if self.kind == "generic":  # the corpus' generic cell: h + tanh([x, h] W + b)
             return (i + u) * u + u
         if self.kind == "conv_lstm":
             return self.kernel * self.kernel * (i + u) * g * u + g * u

@@ -23,24 +23,23 @@ _LAYERS = {"keras_simple_rnn": "SimpleRNN", "keras_lstm": "LSTM", "keras_gru": "
 _CUDNN = {"cudnn": "CuDNNLSTM", "cudnn_gru": "CuDNNGRU"}
 
 
-def _minimal_cell(units: int) -> Any:
-    """A user-written cell (the tf-keras RNN guide's MinimalRNNCell plus a bias): no kind rnnviz
-    knows by name, so the report must find it as a cell reusing its weights step after step."""
+def _residual_cell(units: int) -> Any:
+    """A user-written cell, h' = h + tanh([x, h] W + b): it computes what no known kind does
+    (the added h), so the report must find it as a cell reusing its weights step after step."""
 
-    class MinimalRNNCell(tf.keras.layers.Layer):
+    class ResidualRNNCell(tf.keras.layers.Layer):
         state_size = units
 
         def build(self, input_shape: Any) -> None:
-            self.kernel = self.add_weight(name="kernel", shape=(input_shape[-1], units))
-            self.recurrent = self.add_weight(name="recurrent_kernel", shape=(units, units))
+            self.kernel = self.add_weight(name="kernel", shape=(input_shape[-1] + units, units))
             self.bias = self.add_weight(name="bias", shape=(units,), initializer="zeros")
 
         def call(self, inputs: Any, states: Any) -> Any:
-            h = tf.matmul(inputs, self.kernel) + tf.matmul(states[0], self.recurrent)
-            h = tf.tanh(h + self.bias)
+            h = states[0]
+            h = h + tf.tanh(tf.matmul(tf.concat([inputs, h], -1), self.kernel) + self.bias)
             return h, [h]
 
-    return MinimalRNNCell()
+    return ResidualRNNCell()
 
 
 def _rnn_layer(c: CellSize, return_sequences: bool) -> Any:
@@ -49,7 +48,7 @@ def _rnn_layer(c: CellSize, return_sequences: bool) -> Any:
     if c.kind in _CUDNN:  # tf.compat.v1.keras' CuDNNLSTM / CuDNNGRU: GPU-only CudnnRNN ops
         return getattr(v1.keras.layers, _CUDNN[c.kind])(c.units, return_sequences=return_sequences)
     if c.kind == "generic":
-        cell = _minimal_cell(c.units)
+        cell = _residual_cell(c.units)
         return keras.layers.RNN(cell, unroll=unroll, return_sequences=return_sequences)
     if c.kind == "conv_lstm":
         return keras.layers.ConvLSTM2D(c.units, c.kernel, return_sequences=return_sequences)
