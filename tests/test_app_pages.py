@@ -11,6 +11,8 @@ import pytest
 from app import jobs
 from app.pages import open_file, report, structure
 
+pytestmark = pytest.mark.slow  # every test here reads the module fixture's real build jobs
+
 TINY_TOML = """
 name = "tiny_static_lstm"
 unroll = "static"
@@ -49,7 +51,6 @@ def _count(elements: list[dict], kind: str) -> int:
     return sum(1 for e in elements if kind in e.get("classes", "").split())
 
 
-@pytest.mark.slow
 def test_build_reports_progress_and_caches(built: dict) -> None:
     data, status = built[4]
     assert data["steps"] == 4 and data["key"].startswith("tiny_static_lstm-T4-")
@@ -110,7 +111,6 @@ def test_report_page(built: dict) -> None:
     assert len(charts) == 7
 
 
-@pytest.mark.slow
 def test_open_a_graph_file(built: dict) -> None:
     cache = jobs.settings().cache_dir
     pb = jobs.entry_dir(cache, built[4][0]["key"]) / "static.pb"
@@ -126,7 +126,6 @@ def test_open_a_graph_file(built: dict) -> None:
     assert Path(jobs.entry_dir(cache, data["key"]) / "meta.json").is_file()
 
 
-@pytest.mark.slow
 def test_open_a_zipped_saved_model(built: dict, tmp_path: Path) -> None:
     import io
     import zipfile
