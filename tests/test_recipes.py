@@ -51,6 +51,8 @@ def test_config_takes_what_is_given_over_the_recipe():
     # a run stored before schedules existed trained at a fixed rate, and resumes that way
     old = TrainConfig.from_dict({k: v for k, v in config.to_dict().items() if "schedule" not in k})
     assert old.schedule == "constant" and old.rate(0.01, 30) == 0.01
+    partial = TrainConfig.from_dict({"data": "digits", "steps": 5})  # the rest: the recipe's
+    assert (partial.steps, partial.batch_size) == (5, recipe.batch_size)
 
 
 def test_sample_specs_leave_the_rate_to_the_recipe():
