@@ -231,8 +231,9 @@ def train(
     `steps`, `batch_size`, `activation_every`, `checkpoint_every`, `schedule` and the learning
     rate (when the spec leaves `learning_rate` out) default to the data's recipe
     (`rnnviz.recipes.recipe_for(data)`); `schedule_steps` (default: `steps`) is how long the
-    schedule lasts. Records the run in the store under `runs_dir`. `resume=RUN_ID` continues that run from its
-    last checkpoint with its own spec, data and config (`steps`, if given, sets a new target).
+    schedule lasts. Records the run in the store under `runs_dir`. `resume=RUN_ID` continues
+    that run from its last checkpoint with its own spec, data and config (`steps`, if given,
+    sets a new target).
     `progress(step, total, loss, train_accuracy_or_None)` is called after every step.
     `run_id` trains a run already registered by `start_run_process`. `max_seconds` is a time
     budget for the training loop: when it is spent the run tests and finishes early.
