@@ -76,6 +76,7 @@ def test_hand_written_while_loop(version, kind):
         assert report(graph.as_graph_def()).flops.forward_per_sequence == 570
 
 
+@pytest.mark.slow
 def test_tf_keras_lstm_saved_model(tmp_path):
     import tf_keras
 
