@@ -375,6 +375,11 @@ class GraphSet:
     def function_names(self) -> list[str]:
         return list(self._functions)
 
+    @property
+    def functions_set(self) -> dict[str, Any]:
+        """Library functions by name (for `op in graphs.functions_set` tests)."""
+        return self._functions
+
     def function_def(self, name: str) -> Any:
         return self._functions.get(name)
 
@@ -387,6 +392,18 @@ class GraphSet:
             args = [a.name for a in func.signature.input_arg]
             self._indexes[name] = GraphIndex.of_nodes(func.node_def, function=name, arg_names=args)
         return self._indexes[name]
+
+    def function_arg_shapes(self, name: str) -> dict[str, tuple[int | None, ...] | None]:
+        """The argument shapes a function declares (`arg_attr` `_output_shapes`), by arg name."""
+        func = self._functions.get(name)
+        if func is None:
+            return {}
+        out = {}
+        for k, arg in enumerate(func.signature.input_arg):
+            attrs = func.arg_attr[k].attr if k in func.arg_attr else {}
+            shapes = attrs["_output_shapes"].list.shape if "_output_shapes" in attrs else []
+            out[arg.name] = shape_of_proto(shapes[0]) if len(shapes) else None
+        return out
 
 
 def shape_of_proto(shape: Any) -> tuple[int | None, ...] | None:

@@ -182,43 +182,20 @@ class Shapes:
         [None, 128]: the batch is unknown, the width is not.
         """
         ins = self.inputs(i)
-        if k >= len(ins) or ins[k][0] is None or depth > 6:
+        if k >= len(ins) or ins[k][0] is None or depth > 8:
             return None
         j, port, _ = ins[k]
+        return self.int_values_of(j, port, depth)
+
+    def int_values_of(self, j: int, port: int = 0, depth: int = 0) -> list[int | None] | None:
+        """Values of output `port` of node j (a small int tensor), as far as they are static."""
         const = self.const_ints(j)
         if const is not None:
             return list(const)
-        op = self.gi.ops[j]
-        if op in ("ExpandDims", "Identity", "Reshape"):
-            got = self.int_values(j, 0, depth + 1)
-            if got is not None:
-                return got
-        elif op == "ConcatV2":
-            out: list[int | None] = []
-            for part in range(len(self.inputs(j)) - 1):
-                vals = self.int_values(j, part, depth + 1)
-                if vals is None:
-                    return None
-                out.extend(vals)
-            return out
-        elif op == "Pack":
-            out = []
-            for part in range(len(self.inputs(j))):
-                vals = self.int_values(j, part, depth + 1)
-                out.append(vals[0] if vals is not None and len(vals) == 1 else None)
-            return out
-        elif op == "Shape":
-            x = self.input_shape(j, 0)
-            if x is not None:
-                return list(x)
-        elif op == "Rank":
-            x = self.input_shape(j, 0)
-            if x is not None:
-                return [len(x)]
-        elif op == "Range":
-            parts = [self.int_values(j, p, depth + 1) for p in range(3)]
-            if all(p is not None and len(p) == 1 and p[0] is not None for p in parts):
-                return list(range(parts[0][0], parts[1][0], parts[2][0] or 1))
+        rule = _VALUE_RULES.get(self.gi.ops[j])
+        got = rule(self, j, depth + 1) if rule is not None and depth <= 8 else None
+        if got is not None:
+            return got
         shape = self.shape(j, port)
         if shape == ():
             return [None]
@@ -276,6 +253,13 @@ class Shapes:
         return out
 
     def _infer(self, i: int) -> ShapeList:
+        got = self._by_rule(i)
+        if self.gi.function is not None and all(x is None for x in got):
+            # Function bodies of SavedModels record every output's shape: use what they say.
+            return _list_attr_shapes(self, i, "_output_shapes") or got
+        return got
+
+    def _by_rule(self, i: int) -> ShapeList:
         op = self.gi.ops[i]
         rule = _RULES.get(op)
         if rule is not None:
@@ -504,8 +488,8 @@ def _gather(s: Shapes, i: int) -> ShapeList:
     return [ins[1] + ins[0][1:]]
 
 
-def _list_attr_shapes(s: Shapes, i: int) -> ShapeList:
-    a = s.gi.attr(i, "output_shapes")
+def _list_attr_shapes(s: Shapes, i: int, key: str = "output_shapes") -> ShapeList:
+    a = s.gi.attr(i, key)
     return [shape_of_proto(p) for p in a.list.shape] if a is not None else []
 
 
@@ -573,5 +557,90 @@ _RULES: dict[str, Callable[[Shapes, int], ShapeList]] = {
     "While": lambda s, i: _list_attr_shapes(s, i),
     "StatelessWhile": lambda s, i: _list_attr_shapes(s, i),
 }
+
+# ---- static values of small int tensors (shapes, sizes, loop bounds) ----------------------------
+Values = list[int | None] | None
+
+
+def _v_first(s: Shapes, j: int, depth: int) -> Values:
+    return s.int_values(j, 0, depth)
+
+
+def _v_concat(s: Shapes, j: int, depth: int) -> Values:
+    out: list[int | None] = []
+    for part in range(len(s.inputs(j)) - 1):
+        vals = s.int_values(j, part, depth)
+        if vals is None:
+            return None
+        out.extend(vals)
+    return out
+
+
+def _v_pack(s: Shapes, j: int, depth: int) -> Values:
+    out = []
+    for part in range(len(s.inputs(j))):
+        vals = s.int_values(j, part, depth)
+        out.append(vals[0] if vals is not None and len(vals) == 1 else None)
+    return out
+
+
+def _v_shape(s: Shapes, j: int, depth: int) -> Values:
+    x = s.input_shape(j, 0)
+    return list(x) if x is not None else None
+
+
+def _v_rank(s: Shapes, j: int, depth: int) -> Values:
+    x = s.input_shape(j, 0)
+    return [len(x)] if x is not None else None
+
+
+def _v_range(s: Shapes, j: int, depth: int) -> Values:
+    parts = [s.int_values(j, p, depth) for p in range(3)]
+    if all(p is not None and len(p) == 1 and p[0] is not None for p in parts):
+        return list(range(parts[0][0], parts[1][0], parts[2][0] or 1))  # type: ignore[index]
+    return None
+
+
+def _v_strided_slice(s: Shapes, j: int, depth: int) -> Values:
+    """x[begin:end:stride] of a 1-D int tensor (what `tf.shape(x)[0]` compiles to)."""
+    x = s.int_values(j, 0, depth)
+    begin, end, stride = (s.int_values(j, k, depth) for k in (1, 2, 3))
+    if x is None or begin is None or len(begin) != 1 or begin[0] is None:
+        return None
+    if s.attr_int(j, "ellipsis_mask") or s.attr_int(j, "new_axis_mask"):
+        return None
+    b = 0 if s.attr_int(j, "begin_mask") & 1 else begin[0]
+    if s.attr_int(j, "shrink_axis_mask") & 1:
+        return [x[b]] if -len(x) <= b < len(x) else None
+    e = len(x) if s.attr_int(j, "end_mask") & 1 or not end or end[0] is None else end[0]
+    st = stride[0] if stride and stride[0] else 1
+    return x[b:e:st]
+
+
+def _v_min_max(s: Shapes, j: int, depth: int) -> Values:
+    a, b = s.int_values(j, 0, depth), s.int_values(j, 1, depth)
+    if a is None or b is None or len(a) != 1 or len(b) != 1 or None in (a[0], b[0]):
+        return None
+    pick = min if s.gi.ops[j] == "Minimum" else max
+    return [pick(a[0], b[0])]  # type: ignore[type-var]
+
+
+_VALUE_RULES: dict[str, Callable[[Shapes, int, int], Values]] = {
+    "ExpandDims": _v_first,
+    "Identity": _v_first,
+    "Reshape": _v_first,
+    "Enter": _v_first,
+    "RefEnter": _v_first,
+    "Cast": _v_first,
+    "ConcatV2": _v_concat,
+    "Pack": _v_pack,
+    "Shape": _v_shape,
+    "Rank": _v_rank,
+    "Range": _v_range,
+    "StridedSlice": _v_strided_slice,
+    "Minimum": _v_min_max,
+    "Maximum": _v_min_max,
+}
+
 
 __all__ = ["Shape", "Shapes"]

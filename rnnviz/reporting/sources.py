@@ -37,6 +37,9 @@ class SourceInfo:
     saved_model_bytes: int | None = None  # whole SavedModel directory (saved_model.pb + variables)
     trainable: tuple[str, ...] | None = None  # trainable variable names when the source lists them
     saved_variables: tuple[VariableRecord, ...] = ()  # TF2 SavedModel object graph variables
+    # Serving signatures of a SavedModel: (key, output tensor names). The analysis starts from
+    # them: what they do not compute (gradient or restore functions) is not part of the model.
+    signatures: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
 
 def load_graph_def(source: Any, *, check: bool = True) -> tuple[Any, SourceInfo]:
@@ -307,6 +310,16 @@ def _load_saved_model(path: Path) -> tuple[Any, SourceInfo]:
         saved_model_bytes=_dir_bytes(path),
         trainable=_meta_trainables(meta),
         saved_variables=tuple(records),
+        signatures=_signatures(meta),
+    )
+
+
+def _signatures(meta: Any) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """Serving signatures, without the SavedModel's own init entry (`__saved_model_init_op`)."""
+    return tuple(
+        (key, tuple(t.name for _, t in sorted(sig.outputs.items())))
+        for key, sig in sorted(meta.signature_def.items())
+        if not key.startswith("__")
     )
 
 
