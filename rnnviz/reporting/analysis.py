@@ -15,13 +15,14 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import gc
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from rnnviz.errors import InputFileError
 from rnnviz.reporting.flops import count_flops
-from rnnviz.reporting.graph import VARIABLE_OPS, GraphIndex, GraphSet
+from rnnviz.reporting.graph import VARIABLE_OPS, CorruptNode, GraphIndex, GraphSet
 from rnnviz.reporting.loops import ENTER_OPS, WHILE_OPS, LoopWalk, walk_loops, with_depths
 from rnnviz.reporting.model import FlopsSummary, LoopInfo, ParamsSummary, Variable
 from rnnviz.reporting.params import cell_scope, summarize_params
@@ -122,24 +123,13 @@ def analyse(source: Any, *, steps: Steps = None) -> Analysis:
     check_steps(steps)
     with gc_paused():
         graph_def, info, main = _load(source)
-        from google.protobuf.message import DecodeError
-
         try:
             return _analyse(source, graph_def, info, main, steps)
-        except (
-            IndexError,
-            KeyError,
-            ValueError,
-            TypeError,
-            AttributeError,
-            RecursionError,
-            DecodeError,
-        ) as exc:
-            if is_built_model(source) or info.kind in ("tf_graph",):
-                raise  # rnnviz's own graph: a bug, keep the traceback
-            # A file that parsed but whose contents do not hang together (fuzzed or hand-edited).
+        except CorruptNode as exc:
+            # Only what is genuinely wrong with the user's file becomes their error; anything
+            # else raised here is a bug in rnnviz and keeps its traceback.
             raise InputFileError(
-                f"{info.name}: the graph is malformed ({type(exc).__name__}); re-export it"
+                f"{info.name}: node {exc.node!r} has corrupt attributes; re-export the graph"
             ) from None
 
 
@@ -152,6 +142,11 @@ def _load(source: Any) -> tuple[Any, SourceInfo, GraphIndex]:
         graph_def, info = load_graph_def(source, check=False)
         main = GraphIndex.of_nodes(graph_def.node)
     check_index(main.names, main.ops, info.name)
+    if len(main.index) != len(main.names):
+        dup = next(n for n, c in Counter(main.names).items() if c > 1)
+        raise InputFileError(
+            f"{info.name}: not a valid graph (two nodes are named {dup!r}); re-export it"
+        )
     return graph_def, info, main
 
 

@@ -14,14 +14,16 @@ comparison, counts a v1 loop body once and a v2 body (a function) not at all.
 
 from __future__ import annotations
 
+import math
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from rnnviz.reporting.loops import Body, Child, LoopWalk
 from rnnviz.reporting.model import FlopsSummary, LoopInfo
 from rnnviz.reporting.shapes import Shape, Shapes
+from rnnviz.reporting.shapes import broadcast as _broadcast
 
 ELEMENTWISE = frozenset(
     [
@@ -87,38 +89,62 @@ def _elements(shape: Shape | None) -> int:
 
 def op_flops(shapes: Shapes, i: int) -> int:
     """Forward FLOPs of one op for a batch of one (0 when the shapes are unknown)."""
-    gi = shapes.gi
-    op = gi.ops[i]
-    fused = _FUSED.get(op)
-    if fused is not None:
-        return fused(shapes, i)
-    if (
-        op not in ELEMENTWISE
-        and op != "MatMul"
-        and op != "AddN"
-        and op not in _PER_LOGIT
-        and op not in _REDUCTIONS
-    ):
-        return 0
-    t = gi.attr(i, "T")
+    op = shapes.gi.ops[i]
+    rule = _OP_RULES.get(op)
+    if rule is None:
+        if op in ELEMENTWISE:
+            rule = _elementwise
+        elif op in _REDUCTIONS:
+            rule = _reduction
+        elif op in _PER_LOGIT:
+            rule = _per_logit
+        else:
+            return 0
+    t = shapes.gi.attr(i, "T")
     if t is not None and t.type in _NON_FLOAT:
         return 0
-    if op == "MatMul":
-        a, b = shapes.input_shape(i, 0), shapes.input_shape(i, 1)
-        if a is None or b is None or len(a) != 2 or len(b) != 2:
-            return 0
-        ta, tb = gi.attr(i, "transpose_a"), gi.attr(i, "transpose_b")
-        m, k = (a[1], a[0]) if ta is not None and ta.b else (a[0], a[1])
-        n = b[0] if tb is not None and tb.b else b[1]
-        return 2 * _elements((m,)) * _elements((k,)) * _elements((n,))
-    if op in _REDUCTIONS:
-        return _elements(shapes.input_shape(i, 0))
-    if op in _PER_LOGIT:
-        return 3 * _elements(shapes.input_shape(i, 0))
-    out = _elements(shapes.shape(i, 0))
-    if op == "AddN":
-        return out * max(len(shapes.inputs(i)) - 1, 0)
-    return out
+    return rule(shapes, i)
+
+
+def _flag(shapes: Shapes, i: int, key: str) -> bool:
+    a = shapes.gi.attr(i, key)
+    return bool(a is not None and a.b)
+
+
+def _matmul(shapes: Shapes, i: int) -> int:
+    a, b = shapes.input_shape(i, 0), shapes.input_shape(i, 1)
+    if a is None or b is None or len(a) != 2 or len(b) != 2:
+        return 0
+    m, k = (a[1], a[0]) if _flag(shapes, i, "transpose_a") else (a[0], a[1])
+    n = b[0] if _flag(shapes, i, "transpose_b") else b[1]
+    return 2 * _elements((m, k, n))
+
+
+def _batch_matmul(shapes: Shapes, i: int) -> int:
+    """2*m*k*n per matrix of the broadcast batch (adj_x / adj_y transpose the last two dims)."""
+    a, b = shapes.input_shape(i, 0), shapes.input_shape(i, 1)
+    if a is None or b is None or len(a) < 2 or len(b) < 2:
+        return 0
+    m, k = (a[-1], a[-2]) if _flag(shapes, i, "adj_x") else (a[-2], a[-1])
+    n = b[-2] if _flag(shapes, i, "adj_y") else b[-1]
+    batch = _broadcast(a[:-2], b[:-2])
+    return 2 * _elements((*(batch or ()), m, k, n))
+
+
+def _elementwise(shapes: Shapes, i: int) -> int:
+    return _elements(shapes.shape(i, 0))
+
+
+def _addn(shapes: Shapes, i: int) -> int:
+    return _elements(shapes.shape(i, 0)) * max(len(shapes.inputs(i)) - 1, 0)
+
+
+def _reduction(shapes: Shapes, i: int) -> int:
+    return _elements(shapes.input_shape(i, 0))
+
+
+def _per_logit(shapes: Shapes, i: int) -> int:
+    return 3 * _elements(shapes.input_shape(i, 0))
 
 
 def _count(shapes: Shapes, members: Sequence[int], by_type: Counter, times: int) -> int:
@@ -183,21 +209,47 @@ def _uses_peephole(shapes: Shapes, i: int) -> bool:
     return bool(a is not None and a.b)
 
 
+def _from_weight(shapes: Shapes, i: int, k: int, gates: int) -> tuple[int, int] | None:
+    """(inputs, units) from a fused cell's weight input k, shaped [inputs + units, gates*units]."""
+    w = shapes.input_shape(i, k)
+    if w is None or len(w) != 2 or None in w or w[1] % gates:  # type: ignore[operator]
+        return None
+    units = w[1] // gates  # type: ignore[operator]
+    return w[0] - units, units  # type: ignore[operator]
+
+
 def _lstm_block_cell(shapes: Shapes, i: int) -> int:
-    x, h = shapes.input_shape(i, 0), shapes.input_shape(i, 2)
-    return _cell_step(_dim(x, -1), _dim(h, -1), "lstm", _uses_peephole(shapes, i))
+    """LSTMBlockCell(x, cs_prev, h_prev, w, wci, wcf, wco, b): one step."""
+    sizes = _from_weight(shapes, i, 3, 4)
+    return _cell_step(*sizes, "lstm", _uses_peephole(shapes, i)) if sizes else 0
 
 
 def _gru_block_cell(shapes: Shapes, i: int) -> int:
-    x, h = shapes.input_shape(i, 0), shapes.input_shape(i, 1)
-    return _cell_step(_dim(x, -1), _dim(h, -1), "gru")
+    """GRUBlockCell(x, h_prev, w_ru, w_c, b_ru, b_c): one step."""
+    sizes = _from_weight(shapes, i, 2, 2)
+    return _cell_step(*sizes, "gru") if sizes else 0
 
 
 def _block_lstm(shapes: Shapes, i: int) -> int:
-    """BlockLSTM(V2): x is [T, batch, inputs]; every step in one op."""
-    x, h = shapes.input_shape(i, 1), shapes.input_shape(i, 3)
-    step = _cell_step(_dim(x, -1), _dim(h, -1), "lstm", _uses_peephole(shapes, i))
-    return _dim(x, 0) * step
+    """BlockLSTM(V2)(seq_len_max, x [T, batch, inputs], cs_prev, h_prev, w, ...): every step."""
+    sizes = _from_weight(shapes, i, 4, 4)
+    if not sizes:
+        return 0
+    return _dim(shapes.input_shape(i, 1), 0) * _cell_step(*sizes, "lstm", _uses_peephole(shapes, i))
+
+
+def _cudnn_units(shapes: Shapes, i: int, inputs: int, gates: int) -> int:
+    """Units from input_h [layers*dirs, batch, units], else from the flat params' size
+    (one layer: gates*(inputs*u + u*u) + 2*gates*u, solved for u)."""
+    h = shapes.input_shape(i, 1)
+    if h is not None and h and h[-1] is not None:
+        return int(h[-1])
+    p = shapes.input_shape(i, 3)
+    size = p[0] if p is not None and len(p) == 1 and p[0] is not None else None
+    if size is None:
+        return 1
+    b = inputs + 2
+    return max(int((-b + math.sqrt(b * b + 4 * size / gates)) / 2 + 0.5), 1)
 
 
 def _cudnn(shapes: Shapes, i: int) -> int:
@@ -208,13 +260,18 @@ def _cudnn(shapes: Shapes, i: int) -> int:
     direction = gi.attr(i, "direction")
     dirs = 2 if direction is not None and direction.s == b"bidirectional" else 1
     x, h = shapes.input_shape(i, 0), shapes.input_shape(i, 1)
-    major = gi.attr(i, "time_major")
-    steps = _dim(x, 1) if major is not None and not major.b else _dim(x, 0)
-    units, layers = _dim(h, -1), max(_dim(h, 0) // dirs, 1)
-    per_step = _cell_step(_dim(x, -1), units, kind) + (layers - 1) * _cell_step(
-        units * dirs, units, kind
-    )
+    steps = _dim(x, 0) if _flag_default(shapes, i, "time_major", True) else _dim(x, 1)
+    inputs = _dim(x, -1)
+    units = _cudnn_units(shapes, i, inputs, _GATES[kind])
+    layers = max(_dim(h, 0) // dirs, 1)
+    per_step = _cell_step(inputs, units, kind)
+    per_step += (layers - 1) * _cell_step(units * dirs, units, kind)
     return steps * dirs * per_step
+
+
+def _flag_default(shapes: Shapes, i: int, key: str, default: bool) -> bool:
+    a = shapes.gi.attr(i, key)
+    return bool(a.b) if a is not None else default
 
 
 _FUSED = {
@@ -225,6 +282,16 @@ _FUSED = {
     "CudnnRNN": _cudnn,
     "CudnnRNNV2": _cudnn,
     "CudnnRNNV3": _cudnn,
+}
+
+
+_OP_RULES: dict[str, Callable[[Shapes, int], int]] = {
+    "MatMul": _matmul,
+    "BatchMatMul": _batch_matmul,
+    "BatchMatMulV2": _batch_matmul,
+    "BatchMatMulV3": _batch_matmul,
+    "AddN": _addn,
+    **_FUSED,
 }
 
 

@@ -190,7 +190,70 @@ def walk_loops(
     entries = entry_nodes(main, signatures) if signatures else None
     walker.scan(root, entries)
     walker.add_frames(root, shapes, entries)
+    dead = shape_probes(main, roles, root)
+    if dead:
+        root.members = [i for i in root.members if i not in dead]
     return LoopWalk(root, walker.loops, list(walker.functions), frames)
+
+
+def shape_probes(main: GraphIndex, roles: Sequence[str], root: Body) -> set[int]:
+    """Main-graph ops nothing uses that Keras adds next to a loop: its backend.rnn runs the cell
+    once outside the loop only to learn the output's shape. They are the ops in a loop's layer
+    scope that do not depend on the loop and whose results only reach such dead ends (inside a
+    function, the same ops are left out because the function's results do not depend on them)."""
+    loops = [c for c in root.children if c.how == "loop" and c.loop and "/" in c.loop]
+    if not loops:
+        return set()
+    cons = main.consumers()
+    after = _downstream(cons, [i for c in loops for i in _loop_nodes(c)])
+    scopes = tuple(c.loop.rpartition("/")[0] + "/" for c in loops if c.loop)
+    dead = {
+        i
+        for i in range(len(main))
+        if not cons[i]
+        and roles[i] == "forward"
+        and i not in after
+        and main.names[i].startswith(scopes)
+    }
+    todo = list(dead)
+    while todo:
+        for j, _ in main.data_inputs(todo.pop()):
+            if _also_dead(main, roles, cons, j, dead, after, scopes):
+                dead.add(j)
+                todo.append(j)
+    return dead
+
+
+def _also_dead(
+    main: GraphIndex,
+    roles: Sequence[str],
+    cons: list[list[int]],
+    j: int,
+    dead: set[int],
+    after: set[int],
+    scopes: tuple[str, ...],
+) -> bool:
+    """Node j feeds only dead ops, is forward, in a loop's layer scope and not after a loop."""
+    if j in dead or j in after or roles[j] != "forward":
+        return False
+    return all(c in dead for c in cons[j]) and main.names[j].startswith(scopes)
+
+
+def _loop_nodes(child: Child) -> list[int]:
+    body = child.bodies[0] if child.bodies else None
+    if body is not None and body.role is None:  # a v1 frame: its nodes are main-graph nodes
+        return list(body.members)
+    return [child.node]
+
+
+def _downstream(cons: list[list[int]], starts: list[int]) -> set[int]:
+    seen, todo = set(starts), list(starts)
+    while todo:
+        for c in cons[todo.pop()]:
+            if c not in seen:
+                seen.add(c)
+                todo.append(c)
+    return seen
 
 
 class _Walker:
@@ -464,6 +527,7 @@ __all__ = [
     "frame_members",
     "live_nodes",
     "loops_of",
+    "shape_probes",
     "v1_frames",
     "walk_loops",
     "with_depths",

@@ -93,7 +93,8 @@ _BROADCAST = frozenset(
 _REDUCE = frozenset({"Sum", "Mean", "Max", "Min", "Prod", "All", "Any"})
 
 
-def _broadcast(a: Shape | None, b: Shape | None) -> Shape | None:
+def broadcast(a: Shape | None, b: Shape | None) -> Shape | None:
+    """NumPy broadcasting of two shapes (None dims stay unknown)."""
     if a is None or b is None:
         return None
     n = max(len(a), len(b))
@@ -167,6 +168,8 @@ class Shapes:
                     size *= d or 0
                 if len(vals) == 1 and size > 1:
                     vals = vals * size  # a splat constant
+                elif not vals:
+                    vals = [0] * size  # no values stored: all zeros (proto3 drops a lone 0)
                 value = [int(v) for v in vals]
         self._const[j] = value
         return value
@@ -268,7 +271,7 @@ class Shapes:
         if op in _SAME:
             return [ins[0] if ins else None]
         if op in _BROADCAST:
-            return [_broadcast(ins[0], ins[1]) if len(ins) >= 2 else None]
+            return [broadcast(ins[0], ins[1]) if len(ins) >= 2 else None]
         if op in _REDUCE:
             return [_reduce(self, i, ins)]
         return []
@@ -296,6 +299,18 @@ def _matmul(s: Shapes, i: int) -> ShapeList:
     m = ins[0][1] if ta is not None and ta.b else ins[0][0]
     n = ins[1][0] if tb is not None and tb.b else ins[1][1]
     return [(m, n)]
+
+
+def _batch_matmul(s: Shapes, i: int) -> ShapeList:
+    ins = s._in(i)
+    if len(ins) < 2 or ins[0] is None or ins[1] is None or len(ins[0]) < 2 or len(ins[1]) < 2:
+        return [None]
+    a, b = ins[0], ins[1]
+    adj_x, adj_y = s.gi.attr(i, "adj_x"), s.gi.attr(i, "adj_y")
+    m = a[-1] if adj_x is not None and adj_x.b else a[-2]
+    n = b[-2] if adj_y is not None and adj_y.b else b[-1]
+    batch = broadcast(a[:-2], b[:-2])
+    return [(*batch, m, n)] if batch is not None else [None]
 
 
 def _concat(s: Shapes, i: int) -> ShapeList:
@@ -332,6 +347,25 @@ def _split(s: Shapes, i: int) -> ShapeList:
     out = list(value)
     out[ax] = value[ax] // n if value[ax] is not None else None
     return [tuple(out)] * n
+
+
+def _split_v(s: Shapes, i: int) -> ShapeList:
+    """SplitV(value, size_splits, axis): one output per size (a -1 takes what is left)."""
+    sizes, axis = s.int_values(i, 1), s._input_const(i, 2)
+    value = s._in(i)[0] if s._in(i) else None
+    n = s.attr_int(i, "num_split", 1)
+    if sizes is None or axis is None or value is None or not value or len(sizes) != n:
+        return [None] * n
+    ax = axis[0] % len(value)
+    known = sum(d for d in sizes if d is not None and d >= 0)
+    out = []
+    for d in sizes:
+        if d is None or (d < 0 and value[ax] is None):
+            d = None
+        elif d < 0:
+            d = value[ax] - known  # type: ignore[operator]
+        out.append((*value[:ax], d, *value[ax + 1 :]))
+    return out
 
 
 def _unpack(s: Shapes, i: int) -> ShapeList:
@@ -434,7 +468,34 @@ def _list_stack(s: Shapes, i: int) -> ShapeList:
     dims = s.int_values(i, 1)
     if dims is None:
         return [None]
-    return [(None, *(d if d is not None and d >= 0 else None for d in dims))]
+    count = s.attr_int(i, "num_elements", -1)
+    length = count if count >= 0 else _list_length(s, i)
+    return [(length, *(d if d is not None and d >= 0 else None for d in dims))]
+
+
+def _list_length(s: Shapes, i: int) -> int | None:
+    """Elements of the TensorList node i stacks: the size it was reserved with, followed back
+    through the loop that filled it (While output k is the list given as While input k)."""
+    ins = s.inputs(i)
+    j, port = (ins[0][0], ins[0][1]) if ins else (None, 0)
+    for _ in range(8):
+        if j is None:
+            return None
+        op = s.gi.ops[j]
+        if op == "TensorListReserve":
+            size = s.int_values(j, 1)
+            return size[0] if size is not None and len(size) == 1 else None
+        if op in ("While", "StatelessWhile") or op in _LIST_PASS:
+            nxt = s.inputs(j)
+            k = port if op in ("While", "StatelessWhile") else 0
+            j, port = (nxt[k][0], nxt[k][1]) if k < len(nxt) else (None, 0)
+        else:
+            return None
+    return None
+
+
+# What a TensorList handle passes through on its way out of a loop (v2 While, or v1 frame).
+_LIST_PASS = frozenset({"Identity", "Exit", "Switch", "Merge", "Enter"})
 
 
 def _ta_read(s: Shapes, i: int) -> ShapeList:
@@ -444,7 +505,8 @@ def _ta_read(s: Shapes, i: int) -> ShapeList:
 
 def _ta_gather(s: Shapes, i: int) -> ShapeList:
     got = _attr_shape(s, i, "element_shape")[0] or s._in(i)[0]
-    return [(None, *got) if got is not None else None]
+    indices = s.int_values(i, 1)  # Range(0, size): its length when the size is static
+    return [(len(indices) if indices is not None else None, *got) if got is not None else None]
 
 
 def _xent(s: Shapes, i: int) -> ShapeList:
@@ -463,7 +525,7 @@ def _argmax(s: Shapes, i: int) -> ShapeList:
 
 def _select(s: Shapes, i: int) -> ShapeList:
     ins = s._in(i)
-    return [_broadcast(ins[1], ins[2]) if len(ins) >= 3 else None]
+    return [broadcast(ins[1], ins[2]) if len(ins) >= 3 else None]
 
 
 def _switch(s: Shapes, i: int) -> ShapeList:
@@ -520,8 +582,12 @@ _RULES: dict[str, Callable[[Shapes, int], ShapeList]] = {
     "Variable": _attr_shape,
     "Const": _const,
     "MatMul": _matmul,
+    "BatchMatMul": _batch_matmul,
+    "BatchMatMulV2": _batch_matmul,
+    "BatchMatMulV3": _batch_matmul,
     "ConcatV2": _concat,
     "Split": _split,
+    "SplitV": _split_v,
     "Unpack": _unpack,
     "Pack": _pack,
     "Transpose": _transpose,
@@ -643,4 +709,4 @@ _VALUE_RULES: dict[str, Callable[[Shapes, int, int], Values]] = {
 }
 
 
-__all__ = ["Shape", "Shapes"]
+__all__ = ["Shape", "Shapes", "broadcast"]

@@ -18,32 +18,58 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from rnnviz.errors import InputFileError
+from rnnviz.errors import StepsError
 from rnnviz.reporting.graph import GraphIndex, GraphSet
-from rnnviz.reporting.loops import ENTER_OPS, Body, Child
+from rnnviz.reporting.loops import Body, Child
 from rnnviz.reporting.model import LoopInfo
 from rnnviz.reporting.shapes import Shapes
 
 Trip = tuple[int, str]  # (trip count, source)
 Steps = int | Mapping[str, int] | None
+EVERY_LOOP = "*"  # in a steps mapping: the trip count of every loop not named and not known
 
 _LESS = frozenset({"Less", "LessEqual"})
-_START_THROUGH = frozenset({"Identity", "Merge", "RefMerge", "Enter", "RefEnter"})
+_PASS_THROUGH = frozenset(
+    {"Identity", "Merge", "RefMerge", "Enter", "RefEnter", "Switch", "RefSwitch"}
+)
+_SWITCHES = frozenset({"Switch", "RefSwitch"})
 _GRAD_PREFIX = re.compile(r"^gradients(_\d+)?/")
 
 
 def check_steps(steps: Any) -> Steps:
     """Refuse zero, negative and non-integer steps with one line (the user typed them)."""
-    items = steps.items() if isinstance(steps, Mapping) else [(None, steps)]
+    if steps is not None and not isinstance(steps, int | Mapping):
+        raise StepsError(f"steps must be a number or {{loop name: number}}, got {steps!r}")
+    items = steps.items() if isinstance(steps, Mapping) else [(EVERY_LOOP, steps)]
     for name, n in items:
-        if n is None and name is None:
+        if n is None and name == EVERY_LOOP:
             continue
         if isinstance(n, bool) or not isinstance(n, int) or n <= 0:
-            where = f" for loop {name!r}" if name is not None else ""
-            raise InputFileError(
+            where = f" for loop {name!r}" if name != EVERY_LOOP else ""
+            raise StepsError(
                 f"steps{where} must be a positive whole number of time steps, got {n!r}"
             )
     return steps
+
+
+def parse_steps(values: Sequence[str] | None) -> Steps:
+    """`--steps` as typed, repeatable: `12` (every loop of unknown length) and `LOOP=7`."""
+    if not values:
+        return None
+    named: dict[str, int] = {}
+    for text in values:
+        name, sep, number = text.rpartition("=")
+        key = name.strip() if sep else EVERY_LOOP
+        try:
+            named[key] = int(number)
+        except ValueError:
+            raise StepsError(
+                f"--steps {text}: give a number of time steps (12) or LOOP=12"
+            ) from None
+    check_steps(named)
+    if list(named) == [EVERY_LOOP]:
+        return named[EVERY_LOOP]
+    return named
 
 
 def graph_trips(graphs: GraphSet, root: Body) -> dict[str, Trip]:
@@ -139,34 +165,60 @@ def _comparison(gi: GraphIndex, n: int, op: str, value: Any) -> int | None:
 
 # ---- v1: frames in the main graph ---------------------------------------------------------------
 def _v1_static(body: Body) -> list[Trip]:
-    """Time dimension of what a TensorArrayScatterV3 unstacks into the array the frame reads."""
+    """Time dimension of what the frame reads step by step: a TensorArrayScatterV3's value (TF1
+    while_loop), or a TensorListFromTensor's tensor (a v2 loop lowered to a frame by freezing)."""
     gi, out = body.gi, []
-    reads = [i for i in body.members if gi.ops[i] == "TensorArrayReadV3"]
-    if not reads:
-        return out
-    cons = gi.consumers()
-    for i in reads:
-        ins = gi.data_inputs(i)
-        array = gi.walk_back(ins[0][0], frozenset({"TensorArrayV3"})) if ins else None
-        for c in cons[array] if array is not None else ():
-            if gi.ops[c] == "TensorArrayScatterV3":
-                shape = body.shapes.input_shape(c, 2)
-                if shape and shape[0] is not None:
-                    out.append((int(shape[0]), "static shape"))
+    for i in body.members:
+        op = gi.ops[i]
+        if op == "TensorArrayReadV3" and not _conditional(gi, i):
+            out += _scattered(body, i)
+        elif op == "TensorListGetItem":
+            ins = gi.data_inputs(i)
+            j = _outside(gi, ins[0][0]) if ins else None
+            if j is not None and gi.ops[j] == "TensorListFromTensor":
+                out += _leading(body.shapes.input_shape(j, 0))
     return out
+
+
+def _scattered(body: Body, read: int) -> list[Trip]:
+    gi = body.gi
+    ins = gi.data_inputs(read)
+    array = gi.walk_back(ins[0][0], frozenset({"TensorArrayV3"})) if ins else None
+    out: list[Trip] = []
+    for c in gi.consumers()[array] if array is not None else ():
+        if gi.ops[c] == "TensorArrayScatterV3":
+            out += _leading(body.shapes.input_shape(c, 2))
+    return out
+
+
+def _leading(shape: tuple[int | None, ...] | None) -> list[Trip]:
+    return [(int(shape[0]), "static shape")] if shape and shape[0] is not None else []
+
+
+def _conditional(gi: GraphIndex, i: int) -> bool:
+    """A read inside a `tf.cond` branch (its inputs come through a Switch that is not the loop's
+    own): it may not run every step, so it bounds nothing (raw_rnn reads only unfinished steps)."""
+    for j, _ in gi.data_inputs(i):
+        j = gi.walk_back(j, _SWITCHES, through=frozenset({"Identity"}), hops=3) or j
+        if gi.ops[j] in _SWITCHES:
+            pred = gi.data_inputs(j)[1:2]
+            if pred and gi.ops[pred[0][0]] != "LoopCond":
+                return True
+    return False
+
+
+def _outside(gi: GraphIndex, j: int) -> int | None:
+    """The node outside the loop that a value inside it comes from (through the loop's Identity,
+    Switch, Merge and Enter): a loop-invariant or a loop variable's initial value."""
+    return gi.walk_back(j, None, through=_PASS_THROUGH, hops=12)
 
 
 def _v1_less(body: Body) -> list[Trip]:
     gi, shapes = body.gi, body.shapes
 
     def value(j: int | None, _arg: str | None) -> int | None:
-        if j is None:
-            return None
-        if gi.ops[j] in _START_THROUGH and gi.ops[j] not in ENTER_OPS:
-            j = gi.walk_back(j, frozenset({"Const"}), through=_START_THROUGH, hops=4)
-            if j is None:
-                return None
-        got = shapes.int_values_of(j)
+        j = _outside(gi, j) if j is not None else None
+        got = shapes.int_values_of(j) if j is not None else None
         return got[0] if got is not None and len(got) == 1 else None
 
     out = []
@@ -181,24 +233,26 @@ def _v1_less(body: Body) -> list[Trip]:
 def settle(loops: Sequence[LoopInfo], spec: Any, steps: Steps) -> list[LoopInfo]:
     """Trip counts the graph left open: a gradient loop's forward twin, the spec, the user."""
     named = dict(steps) if isinstance(steps, Mapping) else {}
-    unknown_all = steps if isinstance(steps, int) else None
+    unknown_all = steps if isinstance(steps, int) else named.pop(EVERY_LOOP, None)
     by_name = {lp.name: lp for lp in loops}
     wanted = {_match(name, loops): n for name, n in named.items()}
-    out = []
-    for lp in loops:
-        trip, source = lp.trip_count, lp.trip_count_source
-        if lp.name in wanted:
-            trip, source = wanted[lp.name], "user"
-        if trip is None and lp.role == "gradients":
-            twin = _forward_twin(lp, by_name)
+    # Loops that differentiate no other loop first, so that gradient loops find their twins'.
+    for gradients in (False, True):
+        for lp in loops:
+            if (lp.role == "gradients") != gradients:
+                continue
+            trip, source = lp.trip_count, lp.trip_count_source
+            if lp.name in wanted:
+                trip, source = wanted[lp.name], "user"
+            twin = _forward_twin(lp, by_name) if trip is None and gradients else None
             if twin is not None and twin.trip_count is not None:
                 trip, source = twin.trip_count, twin.trip_count_source
-        if trip is None and spec is not None and lp.role in ("forward", "gradients"):
-            trip, source = int(spec.time_steps), "spec"
-        if trip is None and unknown_all is not None:
-            trip, source = unknown_all, "user"
-        out.append(dataclasses.replace(lp, trip_count=trip, trip_count_source=source))
-    return out
+            if trip is None and spec is not None and lp.role in ("forward", "gradients"):
+                trip, source = int(spec.time_steps), "spec"
+            if trip is None and unknown_all is not None:
+                trip, source = unknown_all, "user"
+            by_name[lp.name] = dataclasses.replace(lp, trip_count=trip, trip_count_source=source)
+    return [by_name[lp.name] for lp in loops]
 
 
 def _match(name: str, loops: Sequence[LoopInfo]) -> str:
@@ -211,7 +265,7 @@ def _match(name: str, loops: Sequence[LoopInfo]) -> str:
         return hits[0]
     listed = ", ".join(names) if names else "none"
     what = "matches several loops" if hits else "is not a loop of this graph"
-    raise InputFileError(f"--steps {name}=N: {name!r} {what}; loops: {listed}")
+    raise StepsError(f"--steps {name}=N: {name!r} {what}; loops: {listed}")
 
 
 def _forward_twin(loop: LoopInfo, by_name: Mapping[str, LoopInfo]) -> LoopInfo | None:
@@ -224,4 +278,4 @@ def _forward_twin(loop: LoopInfo, by_name: Mapping[str, LoopInfo]) -> LoopInfo |
     return best
 
 
-__all__ = ["Steps", "Trip", "check_steps", "graph_trips", "settle"]
+__all__ = ["EVERY_LOOP", "Steps", "Trip", "check_steps", "graph_trips", "parse_steps", "settle"]
