@@ -47,13 +47,10 @@ def report(
     add tfprof's float-op count (default: for in-memory graphs only, since a file would have to be
     imported into a tf.Graph first, which imports TensorFlow).
     """
-    if isinstance(source, Analysis):
-        if steps is not None:
-            raise TypeError("report(analysis, steps=...): give steps to analyse() instead")
-        a = source
-    else:
-        a = analyse(source, steps=steps)
-    with gc_paused():
+    if isinstance(source, Analysis) and steps is not None:
+        raise TypeError("report(analysis, steps=...): give steps to analyse() instead")
+    with gc_paused():  # one pause over both: re-enabled in between, the GC would walk it all
+        a = source if isinstance(source, Analysis) else analyse(source, steps=steps)
         return _assemble(a, memory, tfprof, batch)
 
 

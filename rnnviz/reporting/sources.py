@@ -186,8 +186,10 @@ def read_graph_file(path: Path) -> bytes:
                 f"{name}: the file starts with {_HEAD // 1024} kB of zero bytes, which no graph "
                 "format does; give a GraphDef, SavedModel or events file"
             )
-        rest = fh.read(cap + 1 - len(head))  # a file that grew after the check stops at the cap
-    data = head + rest
+        # Read what fstat saw, in one buffer (no head + rest copy; read(n) would allocate n even
+        # for a shorter file); one byte more shows a file that grew past the cap meanwhile.
+        fh.seek(0)
+        data = fh.read(min(st.st_size, cap) + 1)
     _check_size(name, len(data), cap)
     return data
 
