@@ -32,16 +32,6 @@ from app.client import Tab
 from rnnviz.errors import InputFileError, RnnvizError
 
 PORT = 8082
-TINY = """name = "tiny_static_lstm"
-unroll = "static"
-time_steps = 4
-input_size = 4
-num_classes = 3
-
-[[layers]]
-cell = "lstm"
-units = 8
-"""
 CAPS = {
     "RNNVIZ_DEFAULT_SPEC": "tiny_static_lstm",
     "RNNVIZ_DEFAULT_STEPS": "4",
@@ -56,13 +46,11 @@ CAPS = {
 
 
 @pytest.fixture(scope="module")
-def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+def env(tmp_path_factory: pytest.TempPathFactory, tiny_samples: Path) -> Iterator[dict[str, str]]:
     root = tmp_path_factory.mktemp("abuse")
-    (root / "samples").mkdir()
-    (root / "samples" / "tiny_static_lstm.toml").write_text(TINY)
     values = {
         **CAPS,
-        "RNNVIZ_SAMPLES": str(root / "samples"),
+        "RNNVIZ_SAMPLES": str(tiny_samples),
         "RNNVIZ_CACHE_DIR": str(root / "cache"),
         "RNNVIZ_RUNS_DIR": str(root / "runs"),
     }
