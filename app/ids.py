@@ -32,6 +32,12 @@ GROWTH = "growth-note"
 REPORT_TITLE = "report-title"
 REPORT_SUMMARY = "report-summary"
 REPORT_CHARTS = "report-charts"
+REPORT_CLAIMS = "report-claims"
+REPORT_LINK = "report-link"
+REPORT_PROGRESS = "report-progress"
+REPORT_STAGE = "report-stage"
+REPORT_WANTED = "report-wanted"  # dcc.Store: {"spec", "steps"} the URL asks for and the cache lacks
+REPORT_PAIR = "report-pair"  # dcc.Store: the URL's pair: {"spec", "steps", "key"} or {"error"}
 
 # Training page
 TRAIN_START = "train-start"
@@ -53,6 +59,9 @@ UPLOAD = "upload"
 UPLOAD_STATUS = "upload-status"
 UPLOAD_PROGRESS = "upload-progress"
 UPLOAD_STAGE = "upload-stage"
+UPLOAD_LIMIT = "upload-limit"  # data-max-bytes / data-suffixes for app/assets/upload.js
+UPLOAD_SEND = "upload-send"  # progress of sending the file (app/assets/upload.js)
+UPLOAD_SEND_TEXT = "upload-send-text"
 FILE_INFO = "view-info-file"
 UPLOAD_KEY = "upload-key"  # dcc.Store: {"key": cache key of the analysed file, "name": ...}
 FILE_GRAPH = "cyto-file"
