@@ -184,7 +184,9 @@ class ModelSpec:
     control_flow: Literal["v1", "v2"] = "v2"
     swap_memory: bool = False
     parallel_iterations: int = 32
-    learning_rate: float = 1e-3
+    # Adam's rate; None (a TOML file without the line): the training data's recipe decides
+    # (rnnviz.recipes). A value here is used as given, whatever the data.
+    learning_rate: float | None = None
     description: str = ""
     # Not a field of the graph: where the spec came from, for messages.
     source: str = field(default="", compare=False)
@@ -221,7 +223,8 @@ class ModelSpec:
         if self.control_flow not in CONTROL_FLOWS:
             raise _fail("control_flow", self.control_flow, "allowed: v1, v2")
         _check_int("parallel_iterations", self.parallel_iterations, maximum=MAX_PARALLEL_ITERATIONS)
-        _check_positive_float("learning_rate", self.learning_rate)
+        if self.learning_rate is not None:
+            _check_positive_float("learning_rate", self.learning_rate)
 
     # ---- derived views -------------------------------------------------------------------
     @property

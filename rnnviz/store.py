@@ -441,16 +441,6 @@ class RunStore:
             if cur.rowcount == 0:
                 raise RunStoreError(f"no run {run_id!r} in {self.db_path}")
 
-    def delete_run(self, run_id: str) -> None:
-        """Remove a run's rows (metrics, activations, probe) and its checkpoint folder."""
-        import shutil
-
-        with self._connect() as conn:
-            for table in ("metrics", "activations", "probes"):
-                conn.execute(f"DELETE FROM {table} WHERE run_id = ?", (run_id,))
-            conn.execute("DELETE FROM runs WHERE id = ?", (run_id,))
-        shutil.rmtree(self.run_dir(run_id), ignore_errors=True)
-
     # ---- writing progress (the training process) -------------------------------------------
     def write_progress(
         self,

@@ -378,7 +378,9 @@ def test_step0_snapshot_survives_a_kill_before_it(env, tmp_path: Path) -> None:
 
     store = RunStore(tmp_path)
     spec = load_sample("tiny_static_lstm").replace(time_steps=8, input_size=8, num_classes=10)
-    config = TrainConfig(steps=3, activation_every=2, checkpoint_every=100)
+    config = TrainConfig.for_data(
+        "digits", "digits", steps=3, activation_every=2, checkpoint_every=100
+    )
     run_id = store.create_run(spec, "digits", config.to_dict())
     store.set_status(run_id, "failed", error="killed before its first snapshot")
     train("", None, runs_dir=tmp_path, resume=run_id)

@@ -134,6 +134,7 @@ def test_store_upload_rejects(tmp_path: Path, name: str, data: bytes, message: s
         jobs.store_upload(tmp_path, name, data, max_bytes=2**20)
 
 
+@pytest.mark.slow
 def test_bad_upload_gives_one_clear_message(app_dirs) -> None:
     contents = "data:application/octet-stream;base64," + base64.b64encode(b"\x00garbage").decode()
     started = time.monotonic()

@@ -12,6 +12,8 @@ from dash import no_update
 from app import ids, jobs
 from app.pages import open_file, report, structure
 
+pytestmark = pytest.mark.slow  # every test here reads the module fixture's real build jobs
+
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory: pytest.TempPathFactory, tiny_samples: Path) -> dict:

@@ -13,6 +13,7 @@ from dash import Input, Output, State, ctx, dash_table, dcc, html, no_update
 
 from app import figures, ids
 from rnnviz.errors import RnnvizError
+from rnnviz.recipes import recipe_for
 from rnnviz.settings import settings
 from rnnviz.store import RunStore
 
@@ -20,10 +21,10 @@ KEY = "training"
 PATH = "/training"
 TITLE = "Training"
 REFRESH_MS = 1500  # the issue asks for at least every 2 s
-DEFAULT_TRAIN_STEPS = 300
-# Snapshots often enough that the heatmaps move while one watches.
-LOG_EVERY = 10
-ACTIVATION_EVERY = 20
+DATA = "digits"
+# The data's recipe (rnnviz.recipes) sets steps, rate, batch and intervals, as for `rnnviz train`.
+DEFAULT_TRAIN_STEPS = recipe_for(DATA).steps
+LOG_EVERY = 10  # a train-accuracy point every 10 steps: the live curve moves while one watches
 
 
 def layout(cfg: Any) -> Any:
@@ -141,11 +142,10 @@ def start_or_stop(
         spec, steps = _checked_start(spec, steps)
         run_id = start_run_process(
             spec,
-            "digits",
+            DATA,
             runs_dir=settings().runs_dir,
             steps=steps,
             log_every=LOG_EVERY,
-            activation_every=ACTIVATION_EVERY,
         )
     except (RnnvizError, ValueError) as exc:
         return (f"error: {exc}", *nothing)

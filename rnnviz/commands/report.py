@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from rnnviz.errors import InputFileError, SpecError
+from rnnviz.errors import InputFileError, SpecError, StepsError
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -24,12 +24,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "source", metavar="MODEL|FILE", help="sample name, spec .toml, graph file or SavedModel dir"
     )
     p.add_argument("--json", action="store_true", help="print the report as JSON (to_dict)")
-    p.add_argument(
-        "--steps",
-        type=int,
-        default=None,
-        help="time steps: build MODEL with T, or trip count of a FILE's loops",
-    )
+    _steps_option(p)
     p.add_argument(
         "--memory", action="store_true", help="also run one traced training step (MODEL only)"
     )
@@ -46,7 +41,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("a", metavar="A", help="MODEL or FILE")
     p.add_argument("b", metavar="B", help="MODEL or FILE")
     p.add_argument("--json", action="store_true")
-    p.add_argument("--steps", type=int, default=None)
+    _steps_option(p)
     p.add_argument("--memory", action="store_true", help="also measure peak memory (MODELs only)")
     p.set_defaults(func=cmd_compare)
 
@@ -59,15 +54,39 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_export)
 
 
+def _steps_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--steps",
+        action="append",
+        metavar="T|LOOP=T",
+        help="MODEL: build it with T steps. FILE: trip count of every loop whose length the graph "
+        "does not fix (T), or of one loop (LOOP=T, the name or its end); repeatable",
+    )
+
+
+def _model_steps(text: str, steps: Any) -> int | None:
+    """A MODEL is built with one T: a per-loop `LOOP=T` only means something for a FILE."""
+    if steps is None or isinstance(steps, int):
+        return steps
+    raise StepsError(f"{text}: --steps LOOP=T names a loop of a graph file; give MODEL one T")
+
+
 def _is_file_source(text: str) -> bool:
     path = Path(text)
     return path.exists() and path.suffix != ".toml"
 
 
-def resolve(text: str, steps: int | None) -> tuple[Any, int | None]:
-    """A MODEL name/spec is built (returns the BuiltModel); a FILE is returned as a Path."""
+def resolve(text: str, steps: Any) -> tuple[Any, Any]:
+    """A MODEL name/spec is built (returns the BuiltModel); a FILE is returned as a Path.
+
+    `steps`: a number, a list of `--steps` values as typed, or a parsed `{loop: T}`."""
+    if isinstance(steps, list):
+        from rnnviz.reporting.trips import parse_steps
+
+        steps = parse_steps(steps)
     if _is_file_source(text):
         return Path(text), steps
+    steps = _model_steps(text, steps)
     from rnnviz.spec import load_spec
 
     try:

@@ -15,19 +15,22 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import gc
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from rnnviz.errors import InputFileError
-from rnnviz.reporting.graph import VARIABLE_OPS, GraphIndex, GraphSet
-from rnnviz.reporting.loops import WHILE_OPS, frame_members, loops_of
-from rnnviz.reporting.model import LoopInfo, ParamsSummary, Variable
+from rnnviz.reporting.flops import count_flops
+from rnnviz.reporting.graph import VARIABLE_OPS, CorruptNode, GraphIndex, GraphSet
+from rnnviz.reporting.loops import ENTER_OPS, WHILE_OPS, LoopWalk, walk_loops, with_depths
+from rnnviz.reporting.model import FlopsSummary, LoopInfo, ParamsSummary, Variable
 from rnnviz.reporting.params import cell_scope, summarize_params
 from rnnviz.reporting.roles import roles_of
 from rnnviz.reporting.shapes import Shapes
 from rnnviz.reporting.sources import SourceInfo, check_index, load_graph_def, load_slim
 from rnnviz.reporting.timesteps import Cell, StepTag, tag_steps
+from rnnviz.reporting.trips import Steps, check_steps, graph_trips, settle
 
 
 @dataclass(eq=False)
@@ -41,11 +44,12 @@ class Analysis:
     roles: list[str]  # per main-graph op (same order as `index.names`)
     cells: list[Cell]  # unrolled recurrent cells of the main graph
     tags: dict[int, StepTag]  # main-graph op index -> (layer, direction, step)
-    frames: dict[str, list[int]]  # v1 frame name -> member op indexes
-    loops: tuple[LoopInfo, ...]
+    walk: LoopWalk  # the bodies reached from the entry points (main graph, calls, loop bodies)
+    loops: tuple[LoopInfo, ...]  # every reachable loop, nested, with its trip count
     shapes: Shapes  # static shapes of the main graph, batch unknown
     params: ParamsSummary
-    trip_count: int | None  # the steps every loop of unknown length runs (spec, input, user)
+    flops: FlopsSummary
+    steps: Steps = None  # what the caller gave for loops of unknown length
     spec: Any = None  # the ModelSpec when rnnviz built the graph
     step_tensors: tuple[Any, ...] = ()  # the builder's record of per-step tensors
     _by_name: dict[str, StepTag] | None = field(default=None, repr=False)
@@ -54,6 +58,16 @@ class Analysis:
     def index(self) -> GraphIndex:
         """The main graph's index (names, ops, inputs by position)."""
         return self.graphs.main
+
+    @property
+    def frames(self) -> dict[str, list[int]]:
+        """v1 frame name -> the main-graph nodes whose innermost frame it is."""
+        return self.walk.frames.members
+
+    @property
+    def functions(self) -> list[str]:
+        """Library functions reached from the entry points (what is counted and listed)."""
+        return self.walk.functions
 
     @property
     def built(self) -> bool:
@@ -99,33 +113,23 @@ def gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-def analyse(source: Any, *, steps: int | None = None) -> Analysis:
+def analyse(source: Any, *, steps: Steps = None) -> Analysis:
     """Parse `source` (path, BuiltModel, tf.Graph, GraphDef) and analyse it once.
 
-    `steps`: trip count of loops whose length the graph does not fix (default: the spec's T for
-    a BuiltModel, else the input placeholder's time dimension when known). A path is only parsed:
-    TensorFlow is not imported.
+    `steps`: trip count of the loops whose length neither the graph nor the spec fixes: one
+    number for all of them, or `{"loop name": n}` for given loops (a name may be shortened to a
+    unique ending after a '/'). A path is only parsed: TensorFlow is not imported.
     """
+    check_steps(steps)
     with gc_paused():
         graph_def, info, main = _load(source)
-        from google.protobuf.message import DecodeError
-
         try:
             return _analyse(source, graph_def, info, main, steps)
-        except (
-            IndexError,
-            KeyError,
-            ValueError,
-            TypeError,
-            AttributeError,
-            RecursionError,
-            DecodeError,
-        ) as exc:
-            if is_built_model(source) or info.kind in ("tf_graph",):
-                raise  # rnnviz's own graph: a bug, keep the traceback
-            # A file that parsed but whose contents do not hang together (fuzzed or hand-edited).
+        except CorruptNode as exc:
+            # Only what is genuinely wrong with the user's file becomes their error; anything
+            # else raised here is a bug in rnnviz and keeps its traceback.
             raise InputFileError(
-                f"{info.name}: the graph is malformed ({type(exc).__name__}); re-export it"
+                f"{info.name}: node {exc.node!r} has corrupt attributes; re-export the graph"
             ) from None
 
 
@@ -138,11 +142,16 @@ def _load(source: Any) -> tuple[Any, SourceInfo, GraphIndex]:
         graph_def, info = load_graph_def(source, check=False)
         main = GraphIndex.of_nodes(graph_def.node)
     check_index(main.names, main.ops, info.name)
+    if len(main.index) != len(main.names):
+        dup = next(n for n, c in Counter(main.names).items() if c > 1)
+        raise InputFileError(
+            f"{info.name}: not a valid graph (two nodes are named {dup!r}); re-export it"
+        )
     return graph_def, info, main
 
 
 def _analyse(
-    source: Any, graph_def: Any, info: SourceInfo, main: GraphIndex, steps: int | None
+    source: Any, graph_def: Any, info: SourceInfo, main: GraphIndex, steps: Steps
 ) -> Analysis:
     built = is_built_model(source)
     spec = source.spec if built else None
@@ -150,14 +159,11 @@ def _analyse(
     graphs = GraphSet(graph_def, main)
     roles = roles_of(main.names, main.ops, main.tops)
     cells, tags = tag_steps(main, roles, step_tensors)
-    frames = frame_members(main)
-    trip = steps or (spec.time_steps if spec is not None else None) or _input_time_steps(main)
     shapes = Shapes(main)
-    loops = tuple(
-        _with_shapes(_with_trip(lp, trip, spec), main, shapes) for lp in loops_of(graphs, frames)
-    )
+    walk = walk_loops(graphs, roles, shapes, info.signatures)
+    loops, flops = _loops_and_flops(graphs, walk, roles, cells, spec, steps)
     params = summarize_params(
-        main, info, [c.var_scope for c in cells] + _loop_captures(main, roles, frames)
+        main, info, [c.var_scope for c in cells] + _loop_captures(main, roles, walk.frames.members)
     )
     return Analysis(
         source=source,
@@ -167,47 +173,39 @@ def _analyse(
         roles=roles,
         cells=cells,
         tags=tags,
-        frames=frames,
+        walk=walk,
         loops=loops,
         shapes=shapes,
         params=params,
-        trip_count=trip,
+        flops=flops,
+        steps=steps,
         spec=spec,
         step_tensors=step_tensors,
     )
 
 
-def _input_time_steps(main: GraphIndex) -> int | None:
-    """The time dimension of a [batch, T, F] placeholder named like an input, when fixed."""
-    for i, op in enumerate(main.ops):
-        if op == "Placeholder" and main.names[i].rpartition("/")[2] in ("x", "inputs", "input"):
-            a = main.attr(i, "shape")
-            dims = [d.size for d in a.shape.dim] if a is not None else []
-            if len(dims) == 3 and dims[1] > 0:
-                return int(dims[1])
-    return None
-
-
-def _with_trip(loop: LoopInfo, trip: int | None, spec: Any) -> LoopInfo:
-    changes: dict[str, Any] = {}
-    if loop.trip_count is None and trip is not None and loop.role in ("forward", "gradients"):
-        changes["trip_count"] = trip
-    if loop.swap_memory is None and spec is not None and loop.role == "forward":
-        changes["swap_memory"] = bool(spec.swap_memory)
-    return dataclasses.replace(loop, **changes) if changes else loop
-
-
-def _with_shapes(loop: LoopInfo, main: GraphIndex, shapes: Shapes) -> LoopInfo:
-    """v1 loop variables carry no shape in a GraphDef: take the inferred shape of their Enter."""
-    if loop.kind != "v1_frame" or all(v.shape is not None for v in loop.loop_vars):
-        return loop
-    filled = tuple(
-        v
-        if v.shape is not None or v.name not in main.index
-        else dataclasses.replace(v, shape=shapes.shape(main.index[v.name]))
-        for v in loop.loop_vars
-    )
-    return dataclasses.replace(loop, loop_vars=filled)
+def _loops_and_flops(
+    graphs: GraphSet, walk: LoopWalk, roles: list[str], cells: list[Cell], spec: Any, steps: Steps
+) -> tuple[tuple[LoopInfo, ...], FlopsSummary]:
+    """Trip counts (graph, then gradients' twins, spec, user), then FLOPs, then per-step FLOPs."""
+    found = graph_trips(graphs, walk.root)
+    loops = [
+        dataclasses.replace(lp, trip_count=found[lp.name][0], trip_count_source=found[lp.name][1])
+        if lp.name in found
+        else lp
+        for lp in walk.loops
+    ]
+    loops = settle(loops, spec, steps)
+    if spec is not None:
+        loops = [
+            dataclasses.replace(lp, swap_memory=bool(spec.swap_memory))
+            if lp.swap_memory is None and lp.role == "forward"
+            else lp
+            for lp in loops
+        ]
+    flops, per_step = count_flops(walk, loops, cells, roles)
+    loops = [dataclasses.replace(lp, flops_per_step=per_step.get(lp.name)) for lp in loops]
+    return tuple(with_depths(loops)), flops
 
 
 def _loop_captures(main: GraphIndex, roles: list[str], frames: dict[str, list[int]]) -> list[str]:
@@ -216,9 +214,7 @@ def _loop_captures(main: GraphIndex, roles: list[str], frames: dict[str, list[in
         return []
     starts = [i for i, op in enumerate(main.ops) if op in WHILE_OPS and roles[i] == "forward"]
     for members in frames.values():
-        starts += [
-            i for i in members if main.ops[i] in ("Enter", "RefEnter") and roles[i] == "forward"
-        ]
+        starts += [i for i in members if main.ops[i] in ENTER_OPS and roles[i] == "forward"]
     scopes = set()
     for i in starts:
         for j, _ in main.data_inputs(i) if main.ops[i] in WHILE_OPS else [(i, 0)]:

@@ -15,8 +15,7 @@ from typing import Any
 from rnnviz.errors import InputFileError
 from rnnviz.reporting.analysis import Analysis, analyse, gc_paused
 from rnnviz.reporting.compare import compare_reports
-from rnnviz.reporting.flops import TFPROF_NOTE, count_flops, tfprof_flops
-from rnnviz.reporting.graph import GraphSet
+from rnnviz.reporting.flops import TFPROF_NOTE, tfprof_flops
 from rnnviz.reporting.model import (
     CellCalls,
     Comparison,
@@ -48,13 +47,10 @@ def report(
     add tfprof's float-op count (default: for in-memory graphs only, since a file would have to be
     imported into a tf.Graph first, which imports TensorFlow).
     """
-    if isinstance(source, Analysis):
-        if steps is not None:
-            raise TypeError("report(analysis, steps=...): give steps to analyse() instead")
-        a = source
-    else:
-        a = analyse(source, steps=steps)
-    with gc_paused():
+    if isinstance(source, Analysis) and steps is not None:
+        raise TypeError("report(analysis, steps=...): give steps to analyse() instead")
+    with gc_paused():  # one pause over both: re-enabled in between, the GC would walk it all
+        a = source if isinstance(source, Analysis) else analyse(source, steps=steps)
         return _assemble(a, memory, tfprof, batch)
 
 
@@ -91,7 +87,7 @@ def _assemble(a: Analysis, memory: bool, tfprof: bool | None, batch: int) -> Gra
         unroll=unroll,
         recurrent=recurrent,
         unrolled_steps=unrolled,
-        ops=_ops_summary(a.graphs, a.roles),
+        ops=_ops_summary(a),
         params=a.params,
         timesteps=timesteps,
         states=states,
@@ -104,7 +100,7 @@ def _assemble(a: Analysis, memory: bool, tfprof: bool | None, batch: int) -> Gra
 
 
 def _flops(a: Analysis, tfprof: bool | None) -> FlopsSummary:
-    flops = count_flops(a.graphs, a.roles, a.loops, a.frames, a.trip_count, a.shapes, a.cells)
+    flops = a.flops
     graph = a.source.graph if a.built else (a.source if a.source_info.kind == "tf_graph" else None)
     if tfprof is None:
         tfprof = graph is not None
@@ -135,41 +131,46 @@ def _notes(a: Analysis, recurrent: bool) -> list[str]:
     return notes
 
 
-def _ops_summary(graphs: GraphSet, roles: list[str]) -> OpsSummary:
-    main = graphs.main
-    control = 0
-    total_inputs = 0
-    for raw in main.raw_inputs if main.edge_counts is None else ():
-        n = len(raw)
-        if n:
-            total_inputs += n
-            # Control inputs come after the data inputs: count the "^" tail from the end.
-            k = n - 1
-            while k >= 0 and raw[k].startswith("^"):
-                k -= 1
-            control += n - 1 - k
+def _ops_summary(a: Analysis) -> OpsSummary:
+    main = a.index
     if main.edge_counts is not None:  # counted while indexing
-        total_inputs = sum(main.edge_counts)
-        control = main.edge_counts[1]
+        data, control = main.edge_counts
+    else:
+        data, control = _edge_counts(main.raw_inputs)
     scopes = Counter(main.tops)
     for name in [n for n in main.names if "/" not in n]:  # few: ops outside any scope
         scopes[name] -= 1
         scopes["(top level)"] += 1
     scopes = +scopes  # drop the zeroed entries
     function_types: Counter = Counter()
-    for fname in graphs.function_names:
-        function_types.update(nd.op for nd in graphs.function_def(fname).node_def)
+    for fname in a.functions:  # only what the entry points reach
+        function_types.update(nd.op for nd in a.graphs.function_def(fname).node_def)
+    roles = a.roles
     return OpsSummary(
         total=len(main),
-        data_edges=total_inputs - control,
+        data_edges=data,
         control_edges=control,
         by_type=dict(Counter(main.ops).most_common()),
         by_scope=dict(scopes.most_common()),
         by_role={r: c for r, c in ((r, roles.count(r)) for r in ROLES) if c},
-        functions=len(graphs.function_names),
+        functions=len(a.functions),
         function_ops=sum(function_types.values()),
         function_by_type=dict(function_types.most_common()),
     )
+
+
+def _edge_counts(raw_inputs: Any) -> tuple[int, int]:
+    """(data, control) input counts; control inputs come after the data inputs of a node."""
+    total = control = 0
+    for raw in raw_inputs:
+        n = len(raw)
+        if n:
+            total += n
+            k = n - 1
+            while k >= 0 and raw[k].startswith("^"):
+                k -= 1
+            control += n - 1 - k
+    return total - control, control
 
 
 def _import_for_tfprof(graph_def: Any) -> Any:
