@@ -84,11 +84,15 @@ class Tab:
         first_output: str,
         inputs: list[tuple[str, str, Any]],
         state: list[tuple[str, str, Any]] | None = None,
+        changed: list[str] | None = None,
     ) -> dict[str, Any]:
         """Post the callback whose first output is `first_output` (a component id); returns
         {component id: {property: value}} of its result ({} for "no update"). Polls a
-        background callback until it answers (or `timeout`)."""
+        background callback until it answers (or `timeout`). `changed`: the ids of the inputs
+        that triggered it (default: all)."""
         body = _body(self.output_of(first_output), inputs, state or [])
+        if changed is not None:
+            body["changedPropIds"] = [f"{c}.{p}" for c, p, _ in inputs if c in changed]
         reply = self.post(body)
         deadline = time.monotonic() + self.timeout
         handles: dict[str, str] = {}

@@ -20,6 +20,7 @@ STEPS_BOX = "steps-box"  # number input for T: applies on Enter (or leaving the 
 STEPS_NOTE = "steps-note"  # says when T was kept from the previous spec
 BUILD_CANCEL = "build-cancel"
 BUILD_REQUEST = "build-request"  # dcc.Store: {"spec", "steps", "nonce"}: what to build, when shown
+BUILD_ASKED = "build-asked"  # dcc.Store: {"spec", "steps"} last asked for (shown or building)
 NONCE = "page-nonce"  # dcc.Store: random per page load, so identical requests are distinct jobs
 GRAPH = {"static": "cyto-static", "dynamic": "cyto-dynamic"}
 STATS = {"static": "stats-static", "dynamic": "stats-dynamic"}

@@ -199,8 +199,8 @@ class ModelSpec:
         _check_text("name", self.name, empty=False)
         _check_text("description", self.description)
         if not 1 <= len(self.layers) <= MAX_LAYERS:
-            shown = list(self.layers) if not self.layers else f"{len(self.layers)} tables"
-            raise _fail("layers", shown, f"a spec needs 1 to {MAX_LAYERS} [[layers]] tables")
+            shown = [] if not self.layers else f"{len(self.layers)} layers"
+            raise _fail("layers", shown, f"a spec needs 1 to {MAX_LAYERS} layers")
         for i, layer in enumerate(self.layers):
             if not isinstance(layer, LayerSpec):
                 raise _fail(f"layers[{i}]", layer, "must be a LayerSpec")

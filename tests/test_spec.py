@@ -69,6 +69,9 @@ def _spec(**changes):
     ("changes", "field", "value"),
     [
         (dict(layers=()), "layers", "[]"),
+        (dict(parallel_iterations=2**63 - 1), "parallel_iterations", "to 65,536"),
+        (dict(learning_rate=float("inf")), "learning_rate", "finite"),
+        (dict(description={"a": 1}), "description", "string"),
         (dict(layers=("lstm",)), "layers[0]", "'lstm'"),
         (dict(unroll="loop"), "unroll", "'loop'"),
         (dict(time_steps=None), "time_steps", "None"),
@@ -94,6 +97,9 @@ def test_invalid_model_fields_are_named(changes, field, value):
     [
         (dict(cell="lstmx", units=4), "layers[0].cell", "basic_rnn"),
         (dict(cell="lstm", units=0), "layers[0].units", "from 1 to"),
+        (dict(cell="lstm", units=10**9), "layers[0].units", "to 16,384"),
+        (dict(cell="lstm", units=4, forget_bias=float("nan")), "layers[0].forget_bias", "finite"),
+        (dict(cell="lstm", units=4, cell_clip=float("inf")), "layers[0].cell_clip", "finite"),
         (dict(cell="lstm", units=True), "layers[0].units", "integer"),
         (dict(cell="gru", units=4, num_proj=2), "layers[0].num_proj", "only cell = 'lstm'"),
         (dict(cell="gru", units=4, use_peepholes=True), "layers[0].use_peepholes", "only cell"),

@@ -75,7 +75,7 @@ def start_figures(cfg: Settings, key: str, spec_name: str, steps: int) -> None:
     if figures_running(cfg, key):
         return
     argv = ["figures", key, spec_name, "--steps", str(steps), "--cache", str(cfg.cache_dir)]
-    start_detached(argv, cfg, private_dir(cfg.cache_dir / "logs") / "figures.log")
+    start_detached(argv, cfg, private_dir(cfg.cache_dir / "logs") / "figures.log", nice=10)
 
 
 def figures_running(cfg: Settings, key: str) -> bool:

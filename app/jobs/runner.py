@@ -42,12 +42,14 @@ Progress = Callable[[int, int, str], None]  # (done, total, stage)
 _PR_SET_PDEATHSIG = 1
 
 
-def _limits(cfg: Settings, *, die_with_parent: bool = True) -> Callable[[], None]:
+def _limits(cfg: Settings, *, die_with_parent: bool = True, nice: int = 0) -> Callable[[], None]:
     cpu, memory = int(cfg.job_cpu_seconds), int(cfg.job_memory_mb) * MB
 
     def apply() -> None:  # runs in the child between fork and exec: keep it to syscalls
         resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 5))
         resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+        if nice:  # the late figures: after whatever a user waits for
+            os.nice(nice)
         if die_with_parent:
             with contextlib.suppress(OSError, AttributeError):
                 ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
@@ -201,7 +203,9 @@ def sweep_stale(cache_dir: Path) -> int:
     return removed
 
 
-def start_detached(argv: list[str], cfg: Settings, log: Path) -> subprocess.Popen[bytes]:
+def start_detached(
+    argv: list[str], cfg: Settings, log: Path, *, nice: int = 0
+) -> subprocess.Popen[bytes]:
     """Start a job that nobody waits for (the late figures, the prebuild at server start); a
     thread reaps it so it never lingers as a zombie."""
     import threading
@@ -212,7 +216,7 @@ def start_detached(argv: list[str], cfg: Settings, log: Path) -> subprocess.Pope
             stdout=out,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
-            preexec_fn=_limits(cfg, die_with_parent=False),
+            preexec_fn=_limits(cfg, die_with_parent=False, nice=nice),
             start_new_session=True,
         )
     threading.Thread(target=proc.wait, daemon=True, name=f"reap-{proc.pid}").start()

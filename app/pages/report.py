@@ -20,7 +20,7 @@ from rnnviz.charts import RATIO
 from rnnviz.claims import HOLDS, Claim, claims
 from rnnviz.errors import RnnvizError
 from rnnviz.settings import settings
-from rnnviz.spec import load_spec
+from rnnviz.spec import load_sample  # a name from the URL: samples only, never a path
 
 KEY = "report"
 PATH = "/report"
@@ -81,7 +81,7 @@ def wanted_pair(search: str | None) -> dict[str, Any] | None:
     name = query["spec"][0]
     cfg = settings()
     try:
-        spec = load_spec(name)
+        spec = load_sample(name)
         steps = int(query.get("steps", [spec.time_steps or 28])[0])
     except RnnvizError as exc:
         return {"error": f"spec={name}: {exc}"}
@@ -101,7 +101,7 @@ def from_url(pathname: str | None, search: str | None) -> tuple[Any, Any]:
     want = wanted_pair(search)
     if want is None or "error" in want:
         return want, no_update
-    key = jobs.build_key(load_spec(want["spec"]).with_steps(want["steps"]), want["steps"])
+    key = jobs.build_key(load_sample(want["spec"]).with_steps(want["steps"]), want["steps"])
     if jobs.read_meta(settings().cache_dir, key) is not None:
         return {**want, "key": key}, no_update
     return {**want, "building": True}, want
@@ -153,7 +153,7 @@ def report_view(pair: dict[str, Any] | None) -> tuple[Any, ...]:
     reports = {w: jobs.read_json(cache, key, f"{w}.report.json") for w in jobs.UNROLLS}
     builds = {w: meta.get(w, {}) for w in jobs.UNROLLS}
     comparison = jobs.read_json(cache, key, "compare.json")
-    spec = load_spec(pair["spec"]).with_steps(pair["steps"]).to_dict()
+    spec = load_sample(pair["spec"]).with_steps(pair["steps"]).to_dict()
     link = f"{PATH}?{urlencode({'spec': pair['spec'], 'steps': pair['steps']})}"
     complete = bool(meta.get("figures"))
     title = f"Report: {pair['spec']} at T={pair['steps']}, static_rnn vs dynamic_rnn"

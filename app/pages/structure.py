@@ -78,6 +78,7 @@ def layout(cfg: Settings) -> Any:
             ),
             dcc.Store(id=ids.BUILD_KEY),
             dcc.Store(id=ids.BUILD_REQUEST),
+            dcc.Store(id=ids.BUILD_ASKED),
             dcc.Store(id=ids.EXPANDED["static"], data=[]),
             dcc.Store(id=ids.EXPANDED["dynamic"], data=[]),
             dcc.Store(id=ids.GROWTH + "-history", data=[], storage_type="session"),
@@ -119,6 +120,10 @@ def build_pair(spec: str, steps: int, set_progress: Any = None) -> tuple[Any, st
         meta = jobs.ensure_built(spec, steps, progress=progress)
     except RnnvizError as exc:
         return no_update, f"could not build {str(spec)[:60]} at T={str(steps)[:12]}: {exc}"
+    return _build_result(spec, steps, meta)
+
+
+def _build_result(spec: str, steps: int, meta: dict[str, Any]) -> tuple[dict[str, Any], str]:
     data = {"key": meta["key"], "spec": spec, "steps": int(steps)}
     s, d = meta["static"], meta["dynamic"]
     status = (
@@ -177,13 +182,21 @@ def growth(build: dict[str, Any] | None, history: list[dict[str, Any]] | None) -
     return history, fig
 
 
-def _build_background(set_progress: Any, request: dict[str, Any] | None) -> tuple[Any, str]:
+def _build_background(set_progress: Any, request: dict[str, Any] | None) -> tuple[Any, ...]:
     # A named module-level function: background managers key their jobs by the function and its
     # arguments; the request carries the page's nonce, so two tabs asking for the same build are
     # two jobs (each gets its result) that share one cache entry (one build).
     if not isinstance(request, dict):
-        return no_update, ""
-    return build_pair(request.get("spec"), request.get("steps"), set_progress)
+        return no_update, "", no_update
+    data, status = build_pair(request.get("spec"), request.get("steps"), set_progress)
+    return data, status, None if data is no_update else no_update  # failed: may be asked again
+
+
+def cancelled(_clicks: Any, shown: dict[str, Any] | None) -> tuple[Any, str]:
+    """After Cancel: the shown build is what was asked last (the same request may come again)."""
+    return (
+        {"spec": shown.get("spec"), "steps": shown.get("steps")} if shown else None
+    ), "cancelled"
 
 
 # ---- build requests: T box, spec changes, which page asks ---------------------------------
@@ -241,18 +254,52 @@ BUILD_PAGES = ("/", "/report")
 
 
 def build_request(
-    spec: Any, steps: Any, pathname: Any, nonce: Any, current: dict[str, Any] | None
-) -> Any:
-    """What to build, or nothing: only a page that shows the build asks for one (opening the
-    Open-a-file or the Training page builds nothing), and only when spec or T changed."""
+    spec: Any,
+    steps: Any,
+    pathname: Any,
+    nonce: Any,
+    shown: dict[str, Any] | None,
+    asked: dict[str, Any] | None,
+) -> tuple[Any, Any, Any, Any]:
+    """(build request, asked, build data, status) after a change of spec, T or page.
+
+    Only a page that shows the build asks for one (opening the Open-a-file or the Training page
+    builds nothing), only when spec or T changed. A cached build is shown at once, with no job,
+    unless a job for another build is still running: then the request (a cache hit) replaces it."""
     from app.pages import PAGES
 
     known = {p.PATH for p in PAGES}
-    if pathname in known and pathname not in BUILD_PAGES:
-        return no_update
-    if isinstance(current, dict) and (current.get("spec"), current.get("steps")) == (spec, steps):
-        return no_update
-    return {"spec": spec, "steps": steps, "nonce": nonce}
+    wanted = {"spec": spec, "steps": steps}
+    if (pathname in known and pathname not in BUILD_PAGES) or _same(asked, wanted):
+        return no_update, no_update, no_update, no_update
+    pending = asked is not None and not _same(asked, shown)
+    cached = None if pending else cached_build(spec, steps)
+    if cached is not None:
+        return no_update, wanted, *cached
+    return {**wanted, "nonce": nonce}, wanted, no_update, no_update
+
+
+def _same(a: Any, b: Any) -> bool:
+    return (
+        isinstance(a, dict)
+        and isinstance(b, dict)
+        and ((a.get("spec"), a.get("steps")) == (b.get("spec"), b.get("steps")))
+    )
+
+
+def cached_build(spec: Any, steps: Any) -> tuple[dict[str, Any], str] | None:
+    """(store data, status) of a build already in the cache, else None (no job is started)."""
+    try:
+        steps = validate.checked_steps(steps)
+        key = jobs.build_key(validate.checked_spec(spec).with_steps(steps), steps)
+        meta = jobs.read_meta(settings().cache_dir, key)
+    except RnnvizError:
+        return None  # the job's callback says what is wrong
+    if meta is None:
+        return None
+    if not meta.get("figures"):
+        jobs.start_figures(settings(), key, spec, steps)
+    return _build_result(spec, steps, meta)
 
 
 # ---- wiring ------------------------------------------------------------------------------------
@@ -266,25 +313,40 @@ def register(app: Any) -> None:
         Input(ids.STEPS, "value"),
         Input(ids.STEPS_BOX, "value"),
         Input(ids.SPEC, "value"),
-        State(ids.BUILD_REQUEST, "data"),
+        State(ids.BUILD_KEY, "data"),
         prevent_initial_call=True,
     )(lambda *args: sync_steps(ctx.triggered_id, *args))
     app.callback(
         Output(ids.BUILD_REQUEST, "data"),
+        Output(ids.BUILD_ASKED, "data"),
+        Output(ids.BUILD_KEY, "data", allow_duplicate=True),
+        Output(ids.BUILD_STATUS, "children", allow_duplicate=True),
         Input(ids.SPEC, "value"),
         Input(ids.STEPS, "value"),
         Input(ids.URL, "pathname"),
         State(ids.NONCE, "data"),
-        State(ids.BUILD_REQUEST, "data"),
+        State(ids.BUILD_KEY, "data"),
+        State(ids.BUILD_ASKED, "data"),
+        prevent_initial_call="initial_duplicate",
     )(build_request)
+    app.callback(
+        Output(ids.BUILD_ASKED, "data", allow_duplicate=True),
+        Output(ids.BUILD_STATUS, "children", allow_duplicate=True),
+        Input(ids.BUILD_CANCEL, "n_clicks"),
+        State(ids.BUILD_KEY, "data"),
+        prevent_initial_call=True,
+    )(cancelled)
     progress = panels.job_progress(ids.BUILD_PROGRESS, ids.BUILD_STAGE)
     progress["running"].append((Output(ids.BUILD_CANCEL, "style"), {}, {"display": "none"}))
     app.callback(
         Output(ids.BUILD_KEY, "data"),
         Output(ids.BUILD_STATUS, "children"),
+        Output(ids.BUILD_ASKED, "data", allow_duplicate=True),
         Input(ids.BUILD_REQUEST, "data"),
         background=True,
         cancel=[Input(ids.BUILD_CANCEL, "n_clicks")],
+        interval=300,  # ms between polls of the job: a cached answer shows without a 1 s wait
+        prevent_initial_call=True,  # the request comes from build_request
         **progress,
     )(_build_background)
 

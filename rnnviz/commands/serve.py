@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import argparse
 
+from rnnviz.errors import RnnvizError
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("serve", help="start the dashboard")
@@ -30,7 +32,17 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="do not build the default spec at start (by default it is built in the background, "
         "so the first page shows it from the cache)",
     )
-    p.add_argument("--debug", action="store_true", help="Dash debug mode (reloader, dev tools)")
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=3,
+        help="server processes (default 3): a slow request in one never holds up the others",
+    )
+    p.add_argument(
+        "--debug",
+        action="store_true",
+        help="Dash debug mode (reloader, dev tools) in one process, Flask's development server",
+    )
     p.set_defaults(func=cmd_serve)
 
 
@@ -39,6 +51,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from rnnviz.settings import settings
 
     settings()  # a bad RNNVIZ_* value stops here, in one line
+    if args.workers < 1:
+        raise RnnvizError(f"--workers {args.workers}: give at least 1")
+    # The app reads its folders from the environment: the workers (other processes) see them too.
     dash_app = create_app(cache_dir=args.cache_dir, runs_dir=args.runs_dir)
     if not args.no_prebuild:
         from app.jobs import prebuild
@@ -46,8 +61,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
         prebuild(DEFAULT_SPEC, min(DEFAULT_STEPS, settings().max_steps))
     print(f"rnnviz dashboard on http://{args.host}:{args.port}/", flush=True)
-    # One thread: Dash's local background manager forks a process per job, and a fork taken while
-    # another request thread holds SQLite's mutex (diskcache, the run store) deadlocks the child.
-    # Requests are short (jobs run in their own processes), so one thread serves many users.
-    dash_app.run(host=args.host, port=args.port, debug=args.debug, threaded=False)
+    if args.debug:
+        dash_app.run(host=args.host, port=args.port, debug=True, threaded=False)
+        return 0
+    from app.wsgi import serve
+
+    serve(args.host, args.port, args.workers)
     return 0
