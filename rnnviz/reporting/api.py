@@ -16,7 +16,7 @@ from rnnviz.errors import InputFileError
 from rnnviz.reporting.compare import compare_reports
 from rnnviz.reporting.flops import TFPROF_NOTE, count_flops, tfprof_flops
 from rnnviz.reporting.graph import GraphIndex, GraphSet
-from rnnviz.reporting.loops import WHILE_OPS, frame_members, loops_of
+from rnnviz.reporting.loops import frame_members, loops_of
 from rnnviz.reporting.model import (
     CellCalls,
     Comparison,
@@ -26,12 +26,13 @@ from rnnviz.reporting.model import (
     SizesSummary,
     TimestepsSummary,
 )
-from rnnviz.reporting.params import VARIABLE_OPS, cell_scope, summarize_params
+from rnnviz.reporting.params import summarize_params
 from rnnviz.reporting.roles import ROLES, roles_of
 from rnnviz.reporting.shapes import Shapes
 from rnnviz.reporting.sources import check_index, load_graph_def, load_slim
 from rnnviz.reporting.states import from_record, infer_states, loop_exits, summarize_states
-from rnnviz.reporting.timesteps import _READ_THROUGH, tag_steps
+from rnnviz.reporting.timesteps import fused_cells, loop_cells, tag_steps
+from rnnviz.reporting.weights import find_weights
 
 
 def _is_built_model(source: Any) -> bool:
@@ -116,31 +117,32 @@ def _report(
     ops = _ops_summary(graphs, roles)
 
     step_tensors = tuple(source.step_tensors) if built else ()
-    cells, tags = tag_steps(main, roles, step_tensors)
+    cells, tags = tag_steps(main, roles, step_tensors, graphs)
+    frames = frame_members(main)
+    all_cells = cells + loop_cells(graphs, roles, frames) + fused_cells(graphs, roles)
     unrolled = max((c.calls for c in cells), default=0)
+    forms = tuple(f for f in ("unrolled", "loop", "fused") if any(c.form == f for c in all_cells))
     timesteps = TimestepsSummary(
         unrolled_steps=unrolled,
         ops_per_step=round(len(tags) / unrolled, 3) if unrolled else 0.0,
         tagged_ops=len(tags),
         source=("builder_record" if step_tensors else "inferred") if cells else "none",
         cells=tuple(
-            CellCalls(c.layer, c.direction, c.op_scope, c.calls, len(c.ops))
-            for c in sorted(cells, key=lambda c: (c.layer, c.direction))
+            CellCalls(c.layer, c.direction, c.scope, c.calls, len(c.ops), c.kind, c.form)
+            for c in sorted(all_cells, key=lambda c: (c.layer, c.direction, c.form))
         ),
         tags={main.names[i]: tags[i] for i in sorted(tags)},
+        forms=forms,
     )
 
-    frames = frame_members(main)
     loops = loops_of(graphs, frames)
     trip = steps or (spec.time_steps if spec is not None else None) or _input_time_steps(main)
     shapes = Shapes(main)
     loops = [_with_shapes(_with_trip(lp, trip, spec), main, shapes) for lp in loops]
     forward_loops = [lp for lp in loops if lp.role == "forward"]
-    recurrent = bool(cells) or bool(forward_loops)
+    recurrent = bool(forms) or bool(forward_loops)
 
-    params = summarize_params(
-        main, info, [c.var_scope for c in cells] + _loop_captures(main, roles, frames)
-    )
+    params = summarize_params(graphs, find_weights(graphs, roles, info), all_cells)
 
     flops = count_flops(graphs, roles, loops, frames, trip, shapes, cells)
     graph = source.graph if built else (source if info.kind == "tf_graph" else None)
@@ -263,31 +265,6 @@ def _with_shapes(loop: LoopInfo, main: GraphIndex, shapes: Shapes) -> LoopInfo:
         for v in loop.loop_vars
     )
     return dataclasses.replace(loop, loop_vars=filled)
-
-
-def _loop_captures(main: GraphIndex, roles: list[str], frames: dict[str, list[int]]) -> list[str]:
-    """Variable scopes of the weights that forward loops read (their recurrent cells)."""
-    if not (main.op_types & WHILE_OPS) and not frames:
-        return []
-    starts = [i for i, op in enumerate(main.ops) if op in WHILE_OPS and roles[i] == "forward"]
-    for members in frames.values():
-        starts += [
-            i for i in members if main.ops[i] in ("Enter", "RefEnter") and roles[i] == "forward"
-        ]
-    scopes = []
-    for i in starts:
-        for j, _ in main.data_inputs(i) if main.ops[i] in WHILE_OPS else [(i, 0)]:
-            for _ in range(6):
-                if main.ops[j] in VARIABLE_OPS:
-                    scopes.append(cell_scope(main.names[j]))
-                    break
-                if main.ops[j] not in _READ_THROUGH:
-                    break
-                nxt = main.data_inputs(j)
-                if not nxt:
-                    break
-                j = nxt[0][0]
-    return sorted(set(scopes))
 
 
 def _import_for_tfprof(graph_def: Any) -> Any:

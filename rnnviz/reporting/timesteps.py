@@ -1,141 +1,621 @@
-"""Which time step each forward op of an unrolled (static_rnn) graph belongs to.
+"""Recurrent cells found from what they compute: their calls, time steps, layers and directions.
 
-An unrolled cell is a weight matrix read by several forward MatMuls in the main graph: one per
-call, so the number of calls is the number of unrolled steps. Every call of a cell creates the same
-ops in the same name scope, and TensorFlow numbers repeated names in creation order (`mul`,
-`mul_1`, ...), so with n ops of one base name per call, op `mul_k` belongs to call k // n. A
-backward cell's call k processes time step T-1-k. Layer and direction come from the builder's
-record (`BuiltModel.step_tensors`) when given, otherwise from the graph: direction from a `bw`
-scope, layer from the order in which the cells first appear.
+A cell is a set of weights that the same computation reuses at several steps. The ops that read a
+weight (`weights.py`'s readers: MatMul, BiasAdd, cell ops, or an `If`/`PartitionedCall` whose
+function reads it) are the *anchors* of its calls. One pass over the forward ops in dataflow order
+gives every op the nearest anchors upstream of it; from those:
+
+* the weight graph (w' -> w when a reader of w reads what a reader of w' made): a cell is a
+  strongly connected component of it (the recurrence: call t's state feeds call t+1), plus the
+  weights that only feed it (tf-keras' input kernel);
+* a cell's calls: the chain of its anchors in dataflow order; call k's ops are found on one middle
+  call (downstream of its anchors and upstream of the next call's, plus the op that joins the
+  step's input to the state) and mirrored onto every other call by structure from its anchors,
+  so the work is linear in the cell's ops and no name is read;
+* layers: longest path in the cell graph (input side first); direction: "bw" when the step input
+  the calls read runs backwards (an `Unpack` read in reverse order) or passes a ReverseV2 /
+  ReverseSequence; step = call index, reversed for bw.
+
+The builder's record (`BuiltModel.step_tensors`) is kept as a cross-check and wins where it
+speaks. Loop bodies (form "loop") and fused ops (form "fused") are in `calls.py`-style helpers
+below (`loop_cells`, `fused_cells`). Not here: FLOPs, shapes, or the report's assembly.
 """
 
 from __future__ import annotations
 
-import re
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from rnnviz.reporting.graph import GraphIndex
+from rnnviz.cellkinds import CELL_OPS, CallFeatures, gate_slices, recognise
+from rnnviz.reporting.graph import GraphIndex, GraphSet
 from rnnviz.reporting.roles import roles_of
+from rnnviz.reporting.weights import VARIABLE_OPS, _readers, _Walker
 
 StepTag = tuple[int, str, int]  # (layer, direction, step)
 
-_READ_THROUGH = frozenset({"Identity", "ReadVariableOp", "Enter", "RefEnter", "Switch", "Cast"})
-_VARIABLE_OPS = frozenset({"VarHandleOp", "VariableV2", "Variable", "Placeholder"})
-_SUB_SCOPES = ("gates", "candidate", "projection")
-_SUFFIX = re.compile(r"^(.*?)(?:_(\d+))?$")
+_WIDE = 64  # an op downstream of more anchors than this gathers many steps: never a call's op
+_NOT_CELL = frozenset({"Gather", "GatherV2", "ResourceGather"})  # per-step lookups, no recurrence
+_REVERSE = frozenset({"ReverseV2", "ReverseSequence", "Reverse"})
+_CALL_OPS = frozenset({"If", "StatelessIf", "PartitionedCall", "StatefulPartitionedCall"})
+_ACT = frozenset({"Sigmoid", "Tanh", "Relu", "Softsign"})
 
 
 @dataclass
 class Cell:
-    """One unrolled recurrent cell: its variable scope, op scope and the calls found."""
+    """One recurrent cell (layer, direction) and its calls."""
 
-    var_scope: str
-    op_scope: str
+    layer: int
+    direction: str
+    kind: str
+    form: str  # unrolled | loop | fused
     calls: int
+    weights: tuple[str, ...]
     first_node: int
-    layer: int = 0
-    direction: str = "fw"
-    ops: list[int] = field(default_factory=list)  # forward ops in op_scope, graph order
     call_of: dict[int, int] = field(default_factory=dict)  # op index -> call index
+    ops: list[int] = field(default_factory=list)  # every op of every call, graph order
+    op_roles: dict[int, str] = field(default_factory=dict)  # op index -> role in the cell
+    matrices: tuple[str, ...] = ()  # weight names of the call's matrices, dataflow order
+    matrix_cols: tuple[int, ...] = ()  # their widths
+    scope: str = ""  # the longest name prefix the call's ops share (display only)
+    extra_ops: tuple[str, ...] = ()  # ops inside library functions ("function/node")
+
+    def step_of(self, k: int) -> int:
+        return k if self.direction == "fw" else self.calls - 1 - k
 
 
-def weight_source(gi: GraphIndex, i: int, port: int = 1) -> int | None:
-    """The variable (or placeholder) node a MatMul's operand reads, through reads and Identities."""
-    ins = gi.data_inputs(i)
-    if len(ins) <= port:
+# --------------------------------------------------------------------------------------------
+def main_anchors(graphs: GraphSet, roles: Sequence[str]) -> dict[int, set[tuple]]:
+    """Main-graph anchor op -> the weight sites it reads (directly, or inside a called function)."""
+    walker = _Walker(graphs)
+    out: dict[int, set[tuple]] = defaultdict(set)
+    tops: dict[str, list[int]] = {}
+    for ((fname, i), _port), sites in _readers(walker, roles).items():
+        gi = walker.graph(fname)
+        if gi.ops[i] in _NOT_CELL:
+            continue
+        if fname is None:
+            nodes = [i]
+        else:
+            if fname not in tops:
+                tops[fname] = _main_callers(walker, fname)
+            nodes = tops[fname]
+        for node in nodes:
+            for site, _, _ in sites:
+                out[node].add(site)
+    return out
+
+
+def _main_callers(walker: _Walker, fname: str, depth: int = 0) -> list[int]:
+    """Main-graph `If`/`PartitionedCall` ops that (transitively) run `fname` (not loops)."""
+    out = []
+    for caller, node, _ in walker.callers().get(fname, ()):
+        gi = walker.graph(caller)
+        if gi.ops[node] not in _CALL_OPS and gi.ops[node] != fname:
+            continue
+        if caller is None:
+            out.append(node)
+        elif depth < 6:
+            out += _main_callers(walker, caller, depth + 1)
+    return out
+
+
+def _is_topological(gi: GraphIndex, members: list[int]) -> bool:
+    pos = {i: k for k, i in enumerate(members)}
+    for i in members:
+        here = pos[i]
+        for j, _ in gi.data_inputs(i):
+            k = pos.get(j)
+            if k is not None and k > here and gi.ops[j] != "NextIteration":
+                return False
+    return True
+
+
+def _order(gi: GraphIndex, members: list[int], check: bool = True) -> list[int]:
+    """`members` in dataflow order: node order when it is topological, else Kahn's order."""
+    if check and _is_topological(gi, members):
+        return members
+    pos = set(members)
+    indeg = {i: 0 for i in members}
+    cons: dict[int, list[int]] = defaultdict(list)
+    for i in members:
+        for j, _ in gi.data_inputs(i):
+            if j in pos and gi.ops[j] != "NextIteration":  # a v1 loop's back edge
+                indeg[i] += 1
+                cons[j].append(i)
+    todo = [i for i in members if indeg[i] == 0]
+    out = []
+    while todo:
+        i = todo.pop()
+        out.append(i)
+        for c in cons[i]:
+            indeg[c] -= 1
+            if indeg[c] == 0:
+                todo.append(c)
+    return out + [i for i in members if indeg[i] > 0]
+
+
+class _Pass:
+    """Nearest anchors upstream of every forward op, and local consumer lists."""
+
+    def __init__(self, gi: GraphIndex, order: list[int], anchors: set[int]):
+        near: dict[int, frozenset | None] = {}
+        deps: dict[int, frozenset] = {}
+        cons: dict[int, list[int]] = defaultdict(list)
+        wide = frozenset({-1})
+        topological = True
+        for i in order:
+            got: frozenset | None = None
+            for j, _ in gi.data_inputs(i):
+                n = near.get(j)
+                if n is None:
+                    if j > i and gi.ops[j] != "NextIteration":
+                        topological = False  # an input not yet visited (maybe forward)
+                    continue
+                cons[j].append(i)
+                if got is None or n is got:
+                    got = n
+                elif got is not wide:
+                    got = wide if n is wide else got | n
+                    if len(got) > _WIDE:
+                        got = wide
+            if i in anchors:
+                deps[i] = got if got is not None and got is not wide else frozenset()
+                near[i] = frozenset((i,))
+            elif got is not None:
+                near[i] = got
+        self.near, self.deps, self.cons, self.wide = near, deps, cons, wide
+        self.topological = topological
+
+
+def find_cells(gi: GraphIndex, roles: Sequence[str], graphs: GraphSet | None = None) -> list[Cell]:
+    """Unrolled cells of the main graph (see the module docstring)."""
+    graphs = graphs if graphs is not None else GraphSet(_NoLibrary(), gi)
+    anchor_sites = main_anchors(graphs, roles)
+    count: dict[tuple, int] = defaultdict(int)
+    for sites in anchor_sites.values():
+        for s in sites:
+            count[s] += 1
+    reused = {s for s, n in count.items() if n >= 2}
+    anchors = {a: ws & reused for a, ws in anchor_sites.items() if ws & reused}
+    if not anchors:
+        return []
+    first = min(anchors)
+    forward = [i for i in range(first, len(gi)) if roles[i] == "forward"]
+    p = _Pass(gi, forward, set(anchors))
+    order = forward
+    if not p.topological:  # rare (imported graphs): redo in Kahn's order
+        order = _order(gi, forward, check=False)
+        p = _Pass(gi, order, set(anchors))
+    rank = {i: k for k, i in enumerate(order)} if order is not forward else None
+    cells = _group(gi, graphs, anchors, p, rank)
+    _layers_and_directions(gi, cells, p)
+    return cells
+
+
+class _NoLibrary:
+    """Stands in for a GraphDef without functions when only an index is at hand."""
+
+    class library:
+        function: tuple = ()
+
+    node: tuple = ()
+
+
+def _group(
+    gi: GraphIndex, graphs: GraphSet, anchors: dict[int, set], p: _Pass, rank: dict[int, int] | None
+) -> list[Cell]:
+    import networkx as nx
+
+    wg = nx.DiGraph()
+    by_weight: dict[tuple, list[int]] = defaultdict(list)
+    for a, ws in anchors.items():
+        for w in ws:
+            by_weight[w].append(a)
+            wg.add_node(w)
+        for d in p.deps.get(a, ()):
+            for w2 in anchors.get(d, ()):
+                for w in ws:
+                    wg.add_edge(w2, w)
+    cells = []
+    comp_of: dict[tuple, int] = {}
+    comps = [c for c in nx.strongly_connected_components(wg) if _cyclic(wg, c)]
+    for k, comp in enumerate(comps):
+        for w in comp:
+            comp_of[w] = k
+    feeds: dict[int, set] = defaultdict(set)
+    for w in wg.nodes:
+        if w in comp_of:
+            continue
+        targets = {comp_of[s] for s in wg.successors(w) if s in comp_of}
+        if len(targets) == 1:
+            feeds[targets.pop()].add(w)
+    for k, comp in enumerate(comps):
+        cell = _cell_of(gi, graphs, comp, feeds[k], by_weight, p, rank)
+        if cell is not None:
+            cells.append(cell)
+    return cells
+
+
+def _cyclic(wg: Any, comp: set) -> bool:
+    return len(comp) > 1 or any(wg.has_edge(w, w) for w in comp)
+
+
+def _cell_of(
+    gi: GraphIndex,
+    graphs: GraphSet,
+    comp: set,
+    feed: set,
+    by_weight: dict[tuple, list[int]],
+    p: _Pass,
+    rank: dict[int, int] | None,
+) -> Cell | None:
+    n = min(len(by_weight[w]) for w in comp)
+    call_of: dict[int, int] = {}
+    for w in comp:
+        readers = sorted(by_weight[w], key=rank.__getitem__ if rank else None)
+        if len(readers) % n:
+            continue
+        per = len(readers) // n
+        for r, a in enumerate(readers):
+            call_of.setdefault(a, r // per)
+    for w in feed:  # a feed-in weight's reader belongs to the call it feeds
+        for a in by_weight[w]:
+            for c in p.cons.get(a, ()):
+                k = _downstream_call(c, call_of, p)
+                if k is not None:
+                    call_of.setdefault(a, k)
+                    break
+    calls: list[list[int]] = [[] for _ in range(n)]
+    for a, k in call_of.items():
+        calls[k].append(a)
+    if any(not c for c in calls):
         return None
-    j = ins[port][0]
-    for _ in range(8):
-        op = gi.ops[j]
-        if op in _VARIABLE_OPS:
-            return j if op != "Placeholder" else None
-        if op not in _READ_THROUGH:
-            return None
-        nxt = gi.data_inputs(j)
-        if not nxt:
-            return None
-        j = nxt[0][0]
+    members = _members(gi, calls, call_of, p, rank)
+    weights = tuple(sorted(_site_label(graphs, w) for w in comp | feed))
+    cell = Cell(0, "fw", "generic", "unrolled", n, weights, min(calls[0]))
+    cell.call_of = members
+    cell.ops = sorted(members)
+    _recognise(gi, graphs, cell, calls, by_weight, comp | feed)
+    return cell
+
+
+def _downstream_call(c: int, call_of: dict[int, int], p: _Pass) -> int | None:
+    """The call of the nearest anchor at or below op c (a few steps down the local consumers)."""
+    todo, seen = [c], set()
+    while todo and len(seen) < 16:
+        i = todo.pop(0)
+        if i in call_of:
+            return call_of[i]
+        seen.add(i)
+        todo += [x for x in p.cons.get(i, ()) if x not in seen]
     return None
 
 
-def _strip_sub(scope: str) -> str:
-    head, _, last = scope.rpartition("/")
-    return head if last in _SUB_SCOPES and head else scope
+def _site_label(graphs: GraphSet, site: tuple) -> str:
+    fname, j = site
+    gi = graphs.main if fname is None else graphs.function(fname)
+    return gi.names[j] if fname is None else f"{fname}/{gi.names[j]}"
 
 
-def find_cells(gi: GraphIndex, roles: Sequence[str]) -> list[Cell]:
-    """Unrolled cells of the main graph: weights read by 2+ forward MatMuls (one per step)."""
-    by_var: dict[int, list[int]] = defaultdict(list)
-    for i, op in enumerate(gi.ops):
-        if op == "MatMul" and roles[i] == "forward":
-            var = weight_source(gi, i)
-            if var is not None:
-                by_var[var].append(i)
-    cells: dict[str, Cell] = {}
-    for var, matmuls in by_var.items():
-        if len(matmuls) < 2:
+# --------------------------------------------------------------------------------------------
+def _members(
+    gi: GraphIndex,
+    calls: list[list[int]],
+    call_of: dict[int, int],
+    p: _Pass,
+    rank: dict[int, int] | None,
+) -> dict[int, int]:
+    """op -> call for every call: found on a template call and mirrored by structure."""
+    n = len(calls)
+    t = 1 if n >= 3 else 0
+    template = _template(gi, calls, call_of, t, p)
+    out: dict[int, int] = {}
+    shared: set[int] = set()
+    for k in range(n):
+        mapping = (
+            _mirror(gi, template, calls[t], calls[k], p) if k != t else {x: x for x in template}
+        )
+        for y in mapping.values():
+            if out.setdefault(y, k) != k:
+                shared.add(y)  # e.g. a constant every call reads: no call's own op
+    for y in shared:
+        del out[y]
+    return out
+
+
+def _template(
+    gi: GraphIndex, calls: list[list[int]], call_of: dict[int, int], t: int, p: _Pass
+) -> set[int]:
+    """Ops of call t: its anchors, what lies between them and call t+1's anchors (found walking
+    back from call t+1), the op joining the step input to the state, and per-call constants."""
+    mine = set(calls[t])
+    later = set(calls[t + 1]) if t + 1 < len(calls) else set()
+    body = set(mine)
+    if later:
+        todo = [j for a in (*later, *mine) for j, _ in gi.data_inputs(a)]
+        while todo:
+            j = todo.pop()
+            if j in body or j in later:
+                continue
+            ks = {call_of[x] for x in p.near.get(j) or () if x in call_of}
+            if not ks or max(ks) != t:
+                continue
+            body.add(j)
+            todo += [x for x, _ in gi.data_inputs(j)]
+    else:  # two calls: call 0 is what lies below its anchors and is read by call 1's anchors
+        body |= {i for i, n in p.near.items() if n and n <= mine}
+    # The op joining the step input to the previous state belongs to the call it feeds.
+    for a in (*mine, *later):
+        for j, _ in gi.data_inputs(a):
+            if j in call_of or not _joins_input(gi, j, p, call_of):
+                continue
+            if a in mine:
+                body.add(j)
+            else:
+                body.discard(j)
+    # Per-call constants: inputs without inputs, not shared with the next call.
+    for i in list(body):
+        for j, _ in gi.data_inputs(i):
+            if j not in body and gi.ops[j] == "Const" and len(p.cons.get(j, ())) <= 1:
+                body.add(j)
+    return body
+
+
+def _joins_input(gi: GraphIndex, j: int, p: _Pass, call_of: dict[int, int]) -> bool:
+    """An op that reads the previous state and a step input from outside the cell (concat(x, h))."""
+    labelled = external = False
+    for x, _ in gi.data_inputs(j):
+        if any(a in call_of for a in p.near.get(x) or ()):
+            labelled = True
+        elif gi.ops[x] != "Const":
+            external = True
+    return labelled and external
+
+
+def _mirror(
+    gi: GraphIndex, template: set[int], t_anchors: list[int], k_anchors: list[int], p: _Pass
+) -> dict[int, int]:
+    """Map the template call onto another call, starting from anchors in the same order."""
+    mapping = dict(zip(sorted(t_anchors), sorted(k_anchors), strict=False))
+    used = set(mapping.values())
+    todo = list(mapping)
+    while todo:
+        x = todo.pop()
+        y = mapping[x]
+        xin, yin = gi.data_inputs(x), gi.data_inputs(y)
+        for port, (xp, _) in enumerate(xin):
+            if xp in template and xp not in mapping and port < len(yin):
+                yp = yin[port][0]
+                if gi.ops[yp] == gi.ops[xp] and yp not in used:
+                    mapping[xp] = yp
+                    used.add(yp)
+                    todo.append(xp)
+        for xc in p.cons.get(x, ()):
+            if xc not in template or xc in mapping:
+                continue
+            ports = [q for q, (j, _) in enumerate(gi.data_inputs(xc)) if j == x]
+            for yc in p.cons.get(y, ()):
+                if gi.ops[yc] != gi.ops[xc] or yc in used:
+                    continue
+                yins = gi.data_inputs(yc)
+                if all(q < len(yins) and yins[q][0] == y for q in ports):
+                    mapping[xc] = yc
+                    used.add(yc)
+                    todo.append(xc)
+                    break
+    return mapping
+
+
+# --------------------------------------------------------------------------------------------
+def _recognise(
+    gi: GraphIndex,
+    graphs: GraphSet,
+    cell: Cell,
+    calls: list[list[int]],
+    by_weight: dict[tuple, list[int]],
+    weights: set,
+) -> None:
+    """Kind (from the registry) and op roles of every call, decided on one call."""
+    t = 1 if cell.calls >= 3 else 0
+    ops = sorted(i for i, k in cell.call_of.items() if k == t)
+    site_of = {a: w for w in weights for a in by_weight[w]}
+    matrices, vectors, mats = [], 0, []
+    for a in sorted(calls[t]):
+        w = site_of.get(a)
+        if w is None:
             continue
-        var_scope = _strip_sub(gi.names[var].rpartition("/")[0])
-        op_scope = _strip_sub(gi.names[matmuls[0]].rpartition("/")[0])
-        cell = cells.get(op_scope)
-        if cell is None:
-            cells[op_scope] = Cell(var_scope, op_scope, len(matmuls), min(matmuls))
-        else:
-            cell.calls = max(cell.calls, len(matmuls))
-            cell.first_node = min(cell.first_node, min(matmuls))
-    ordered = sorted(cells.values(), key=lambda c: c.first_node)
-    counters: dict[str, int] = defaultdict(int)
-    for cell in ordered:
-        parts = cell.op_scope.split("/")
-        cell.direction = "bw" if any(p in ("bw", "backward") for p in parts) else "fw"
-        cell.layer = counters[cell.direction]
-        counters[cell.direction] += 1
-    _assign_ops(gi, roles, ordered)
-    return ordered
+        shape = _site_shape(graphs, w)
+        op = gi.ops[a]
+        if op == "MatMul" and len(shape) == 2:
+            matrices.append(shape)
+            mats.append(_site_label(graphs, w))
+        elif op == "Mul":
+            vectors += 1
+    features = CallFeatures(
+        op_types=_counter(gi.ops[i] for i in ops),
+        matrices=tuple(matrices),
+        vectors=vectors,
+        cell_op=next((gi.ops[i] for i in ops if gi.ops[i] in CELL_OPS), None),
+        splits=tuple(_num_split(gi, i) for i in ops if gi.ops[i] == "Split"),
+        mul_port0=frozenset(
+            gi.ops[gi.data_inputs(i)[0][0]] for i in ops if gi.ops[i] == "Mul" and gi.data_inputs(i)
+        ),
+    )
+    cell.kind = recognise(features).name
+    cell.matrices = tuple(mats)
+    cell.matrix_cols = tuple(c for _, c in matrices)
+    cell.op_roles = _roles_of_call(gi, cell, ops, set(calls[t]), site_of)
 
 
-def _assign_ops(gi: GraphIndex, roles: Sequence[str], cells: list[Cell]) -> None:
-    by_scope = {c.op_scope: c for c in cells}
-    if not by_scope:
-        return
-    depth = max(s.count("/") for s in by_scope) + 1
-    names = gi.names
-    prefixes = tuple(s + "/" for s in by_scope)  # one C-level test rules out most nodes
-    for i in [i for i, r in enumerate(roles) if r == "forward"]:
-        name = names[i]
-        if not name.startswith(prefixes):
+def _counter(items: Any) -> Any:
+    from collections import Counter
+
+    return Counter(items)
+
+
+def _num_split(gi: GraphIndex, i: int) -> int:
+    a = gi.attr(i, "num_split")
+    return int(a.i) if a is not None else 0
+
+
+def _site_shape(graphs: GraphSet, site: tuple) -> tuple[int, ...]:
+    fname, j = site
+    gi = graphs.main if fname is None else graphs.function(fname)
+    for key in ("shape", "value"):
+        a = gi.attr(j, key)
+        if a is None:
             continue
-        scope = name
-        for _ in range(depth + 2):
-            scope = scope.rpartition("/")[0]
-            if not scope:
-                break
-            cell = by_scope.get(scope)
-            if cell is not None:
-                cell.ops.append(i)
-                break
+        proto = a.shape if key == "shape" else a.tensor.tensor_shape
+        return tuple(max(int(d.size), 0) for d in proto.dim)
+    return ()
+
+
+def _roles_of_call(
+    gi: GraphIndex, cell: Cell, ops: list[int], anchors: set[int], site_of: dict[int, tuple]
+) -> dict[int, str]:
+    """Roles on one call: matmul / bias / peephole / projection, gates after the Split, clip."""
+    roles: dict[int, str] = {}
+    matmuls = [a for a in sorted(anchors) if gi.ops[a] == "MatMul"]
+    for a in anchors:
+        op = gi.ops[a]
+        roles[a] = {"BiasAdd": "bias", "Mul": "peephole"}.get(op, "matmul")
+        if op in CELL_OPS:
+            roles[a] = "cell"
+    if cell.kind == "lstm" and len(matmuls) > 1:
+        roles[matmuls[-1]] = "projection"
+    inside = set(ops)
+    from rnnviz.cellkinds import CELL_KINDS
+
+    gates = CELL_KINDS[cell.kind].gates
+    for i in ops:
+        op = gi.ops[i]
+        if op in ("ClipByValue", "Minimum", "Maximum"):
+            roles.setdefault(i, "clip")
+        if op == "Split" and gates and _num_split(gi, i) == len(gates) and len(gates) == 4:
+            for port, gate in enumerate(gates):
+                act = _activation_after(gi, i, port, inside)
+                if act is not None:
+                    roles[act] = f"gate:{gate.key}"
+    return roles
+
+
+def _activation_after(gi: GraphIndex, split: int, port: int, inside: set[int]) -> int | None:
+    frontier = {(split, port)}
+    for _ in range(4):  # gate -> [+ forget_bias] [+ peephole] -> activation
+        nxt = set()
+        for i in inside:
+            ins = gi.data_inputs(i)
+            if any(x in frontier for x in ins):
+                if gi.ops[i] in _ACT:
+                    return i
+                if gi.ops[i] in ("Add", "AddV2"):
+                    nxt.add((i, 0))
+        frontier = nxt
+    return None
+
+
+# --------------------------------------------------------------------------------------------
+def _layers_and_directions(gi: GraphIndex, cells: list[Cell], p: _Pass) -> None:
+    """Layer = longest path from the input in the cell graph; direction from the step input."""
+    owner: dict[int, int] = {}
+    for c, cell in enumerate(cells):
+        for i in cell.call_of:
+            owner.setdefault(i, c)
+    below: dict[int, set[int]] = defaultdict(set)
+    for c, cell in enumerate(cells):
+        for i in cell.call_of:
+            for x in p.deps.get(i, ()):
+                o = owner.get(x)
+                if o is not None and o != c:
+                    below[c].add(o)
+    layer: dict[int, int] = {}
+
+    def depth(c: int, seen: frozenset = frozenset()) -> int:
+        if c not in layer:
+            layer[c] = 1 + max((depth(b, seen | {c}) for b in below[c] - seen), default=-1)
+        return layer[c]
+
+    tags: dict[int, int] = {}
+    for c in sorted(range(len(cells)), key=depth):
+        cell = cells[c]
+        cell.layer = depth(c)
+        cell.direction = _direction(gi, cell, tags)
+        for i, k in cell.call_of.items():
+            tags[i] = cell.step_of(k)
     for cell in cells:
-        groups: dict[str, list[tuple[int, int]]] = defaultdict(list)
-        start = len(cell.op_scope) + 1
-        for i in cell.ops:
-            rel = names[i][start:].split("/")
-            # The numbered component is the first one (the op, or the sub-scope it was created in).
-            base, num = _SUFFIX.match(rel[0]).groups()
-            key = base + "/" + "/".join(rel[1:])
-            groups[key].append((int(num) if num else 0, i))
-        for members in groups.values():
-            if len(members) % cell.calls:
-                continue  # created once per cell, not once per call: no step
-            per_call = len(members) // cell.calls
-            for rank, (_, i) in enumerate(sorted(members)):
-                cell.call_of[i] = rank // per_call
+        cell.scope = _common_scope([gi.names[i] for i in cell.ops[:200]])
 
 
+def _direction(gi: GraphIndex, cell: Cell, tags: dict[int, int]) -> str:
+    first = _input_step(gi, cell, 0, tags)
+    last = _input_step(gi, cell, cell.calls - 1, tags)
+    reversed_order = first is not None and last is not None and first[0] > last[0]
+    reversed_input = first is not None and first[1]
+    return "bw" if reversed_order != reversed_input else "fw"
+
+
+def _input_step(
+    gi: GraphIndex, cell: Cell, k: int, tags: dict[int, int]
+) -> tuple[int, bool] | None:
+    """(time index, input reversed) of the step input call k reads: an Unpack port, or the step
+    of a lower cell's op it reads."""
+    ops = [i for i, c in cell.call_of.items() if c == k]
+    mine = set(cell.call_of)
+    todo = [(j, port) for i in ops for j, port in gi.data_inputs(i) if j not in mine]
+    seen: set[int] = set()
+    while todo and len(seen) < 64:
+        j, port = todo.pop(0)
+        if j in seen:
+            continue
+        seen.add(j)
+        if j in tags:
+            return tags[j], False
+        if gi.ops[j] == "Unpack":
+            return port, _reversed_upstream(gi, j)
+        if gi.ops[j] in VARIABLE_OPS or gi.ops[j] == "Const":
+            continue
+        todo += list(gi.data_inputs(j))
+    return None
+
+
+def _reversed_upstream(gi: GraphIndex, j: int) -> bool:
+    """True when every path back from j to a source passes a ReverseV2/ReverseSequence."""
+    todo, seen, found = [j], set(), False
+    while todo and len(seen) < 200:
+        i = todo.pop()
+        if i in seen:
+            continue
+        seen.add(i)
+        if gi.ops[i] in _REVERSE:
+            found = True
+            continue
+        ins = gi.data_inputs(i)
+        if gi.ops[i] == "Placeholder" or (not ins and gi.ops[i] != "Const"):
+            return False
+        if gi.ops[i] in ("Exit", "While", "StatelessWhile", "TensorListStack"):
+            return False
+        todo += [x for x, _ in ins if gi.ops[x] != "Const"]
+    return found
+
+
+def _common_scope(names: list[str]) -> str:
+    if not names:
+        return ""
+    parts = names[0].split("/")[:-1]
+    for n in names[1:]:
+        other = n.split("/")
+        k = 0
+        while k < len(parts) and k < len(other) - 1 and parts[k] == other[k]:
+            k += 1
+        parts = parts[:k]
+    return "/".join(parts)
+
+
+# --------------------------------------------------------------------------------------------
 def apply_record(gi: GraphIndex, cells: list[Cell], step_tensors: Sequence[Any]) -> None:
-    """Take layer and direction from the builder's record instead of guessing them."""
+    """Take layer and direction from the builder's record instead of inferring them."""
     for st in step_tensors:
         node = gi.index.get(st.name.rpartition(":")[0])
         if node is None:
@@ -151,12 +631,10 @@ def steps_from_cells(
 ) -> dict[int, StepTag]:
     tags: dict[int, StepTag] = {}
     for cell in cells:
-        t = cell.calls
-        # One tuple per step, shared by the ~50 ops of that step (memory on big graphs).
-        per_step = [
-            (cell.layer, cell.direction, k if cell.direction == "fw" else t - 1 - k)
-            for k in range(t)
-        ]
+        if cell.form != "unrolled":
+            continue
+        # One tuple per step, shared by the ops of that step (memory on big graphs).
+        per_step = [(cell.layer, cell.direction, cell.step_of(k)) for k in range(cell.calls)]
         for i, k in cell.call_of.items():
             tags[i] = per_step[k]
     if gi is not None:  # the record is exact where it speaks
@@ -168,11 +646,13 @@ def steps_from_cells(
 
 
 def tag_steps(
-    gi: GraphIndex, roles: Sequence[str], step_tensors: Sequence[Any] = ()
+    gi: GraphIndex,
+    roles: Sequence[str],
+    step_tensors: Sequence[Any] = (),
+    graphs: GraphSet | None = None,
 ) -> tuple[list[Cell], dict[int, StepTag]]:
-    """Cells and `node index -> (layer, direction, step)` on an existing index (what
-    `op_steps` does, for callers that already hold a GraphIndex and its roles)."""
-    cells = find_cells(gi, roles)
+    """Cells and `node index -> (layer, direction, step)` on an existing index."""
+    cells = find_cells(gi, roles, graphs)
     if step_tensors:
         apply_record(gi, cells, step_tensors)
     return cells, steps_from_cells(cells, step_tensors, gi)
@@ -181,13 +661,23 @@ def tag_steps(
 def op_steps(graph_def: Any, step_tensors: Sequence[Any] | None = None) -> dict[str, StepTag]:
     """`node name -> (layer, direction, step)` for the forward ops of unrolled RNN cells.
 
-    Empty for graphs with no unrolled recurrence (dynamic_rnn's loop body has no per-step ops).
-    `step_tensors` is `BuiltModel.step_tensors`; with it, layer/direction/step of the recorded
-    tensors come from the builder. Stable API for the dashboard.
+    Empty for graphs with no unrolled recurrence. `step_tensors` is `BuiltModel.step_tensors`;
+    with it, layer/direction/step of the recorded tensors come from the builder. Stable API.
     """
-    gi = GraphIndex.of_nodes(graph_def.node)
-    _, tags = tag_steps(gi, roles_of(gi.names, gi.ops), tuple(step_tensors or ()))
+    graphs = GraphSet(graph_def)
+    gi = graphs.main
+    _, tags = tag_steps(gi, roles_of(gi.names, gi.ops), tuple(step_tensors or ()), graphs)
     return {gi.names[i]: tag for i, tag in tags.items()}
+
+
+def weight_gates(cells: Sequence[Cell]) -> dict[str, tuple[int, str, str, int]]:
+    """weight name -> (layer, direction, kind, matrix position) for the weights of cells."""
+    out = {}
+    for cell in cells:
+        for w in cell.weights:
+            pos = cell.matrices.index(w) if w in cell.matrices else -1
+            out[w] = (cell.layer, cell.direction, cell.kind, pos)
+    return out
 
 
 __all__ = [
@@ -195,8 +685,309 @@ __all__ = [
     "StepTag",
     "apply_record",
     "find_cells",
+    "gate_slices",
     "op_steps",
     "steps_from_cells",
     "tag_steps",
-    "weight_source",
+    "weight_gates",
 ]
+
+
+# --------------------------------------------------------------------------------------------
+# Loop bodies: one call per cell (form "loop"). A cell is again a cycle of the weight graph,
+# closed through the loop-carried values (v2: body argument k <- returned value k; v1: a Merge
+# <- its NextIteration).
+def loop_cells(
+    graphs: GraphSet, roles: Sequence[str], frames: dict[str, list[int]] | None = None
+) -> list[Cell]:
+    """Cells run by forward loops: v2 While ops of the main graph and v1 frames."""
+    walker = _Walker(graphs)
+    main = graphs.main
+    readers = _readers(walker, roles)
+    by_graph: dict[str | None, dict[int, set]] = defaultdict(lambda: defaultdict(set))
+    for ((fname, i), _port), sites in readers.items():
+        if walker.graph(fname).ops[i] in _NOT_CELL:
+            continue
+        for site, _, _ in sites:
+            by_graph[fname][i].add(site)
+    # (main node standing for the loop, its cells, the main-graph nodes feeding it)
+    regions: list[tuple[int, list[Cell], list[int]]] = []
+    for i, op in enumerate(main.ops):
+        if op in ("While", "StatelessWhile") and roles[i] == "forward":
+            node = main.node(i)
+            body = node.attr["body"].func.name if "body" in node.attr else ""
+            gi = graphs.function(body)
+            if gi is None or not by_graph.get(body):
+                continue
+            found = _body_cells(graphs, gi, by_graph[body], body)
+            if found:
+                regions.append((i, found, [j for j, _ in main.data_inputs(i)]))
+    for frame, members in (frames or {}).items():
+        if "gradients" in frame.split("/")[0] or not members:
+            continue
+        anchors = {i: by_graph[None][i] for i in members if i in by_graph.get(None, {})}
+        if anchors and roles[members[0]] == "forward":
+            found = _frame_cells(graphs, main, members, anchors)
+            if found:
+                feeding = [
+                    j
+                    for e in members
+                    if main.ops[e] in ("Enter", "RefEnter")
+                    for j, _ in main.data_inputs(e)
+                ]
+                regions.append((min(members), found, feeding))
+    _order_loops(main, regions)
+    return [c for _, cells, _ in regions for c in cells]
+
+
+def _body_cells(
+    graphs: GraphSet, gi: GraphIndex, anchors: dict[int, set], fname: str
+) -> list[Cell]:
+    order = _order(gi, list(range(len(gi))))
+    near: dict[Any, frozenset] = {}
+    deps: dict[int, frozenset] = {}
+    for i in order:
+        got: frozenset = frozenset()
+        for port in range(len(gi.raw_inputs[i])):
+            from rnnviz.reporting.weights import _input_target
+
+            t = _input_target(gi, i, port)
+            if t is None:
+                continue
+            j, arg = t
+            got |= frozenset({("arg", arg)}) if arg is not None else near.get(j, frozenset())
+        if i in anchors:
+            deps[i] = got
+            near[i] = frozenset({i})
+        else:
+            near[i] = got
+    fdef = graphs.function_def(fname)
+    carried = []
+    for k, out in enumerate(fdef.signature.output_arg):
+        ref = fdef.ret.get(out.name, "").split(":")[0]
+        j = gi.index.get(ref)
+        carried.append((("arg", k), near.get(j, frozenset()) if j is not None else frozenset()))
+    return _cells_from_near(graphs, gi, anchors, near, deps, carried, fname)
+
+
+def _frame_cells(
+    graphs: GraphSet, gi: GraphIndex, members: list[int], anchors: dict[int, set]
+) -> list[Cell]:
+    order = _order(gi, members)
+    inside = set(members)
+    near: dict[Any, frozenset] = {}
+    deps: dict[int, frozenset] = {}
+    back: dict[int, int] = {}  # NextIteration -> the Merge it feeds
+    for i in order:
+        if gi.ops[i] == "Merge":
+            near[i] = frozenset({("merge", i)})
+            for j, _ in gi.data_inputs(i):
+                if gi.ops[j] == "NextIteration":
+                    back[j] = i
+            continue
+        got: frozenset = frozenset()
+        for j, _ in gi.data_inputs(i):
+            if j in inside:
+                got |= near.get(j, frozenset())
+        if i in anchors:
+            deps[i] = got
+            near[i] = frozenset({i})
+        else:
+            near[i] = got
+    carried = []
+    for nxt, merge in back.items():
+        ins = gi.data_inputs(nxt)
+        carried.append((("merge", merge), near.get(ins[0][0], frozenset()) if ins else frozenset()))
+    return _cells_from_near(graphs, gi, anchors, near, deps, carried, None)
+
+
+def _cells_from_near(
+    graphs: GraphSet,
+    gi: GraphIndex,
+    anchors: dict[int, set],
+    near: dict[Any, frozenset],
+    deps: dict[int, frozenset],
+    carried: list[tuple[Any, frozenset]],
+    fname: str | None,
+) -> list[Cell]:
+    import networkx as nx
+
+    wg = nx.DiGraph()
+    sinks: dict[Any, set] = defaultdict(set)
+    for a, ws in anchors.items():
+        wg.add_nodes_from(ws)
+        for d in deps.get(a, ()):
+            if d in anchors:
+                wg.add_edges_from((w2, w) for w2 in anchors[d] for w in ws)
+            else:
+                sinks[d] |= ws
+    for key, sources in carried:
+        for s in sources:
+            if s in anchors:
+                wg.add_edges_from((w2, w) for w2 in anchors[s] for w in sinks.get(key, ()))
+    comps = [c for c in nx.strongly_connected_components(wg) if _cyclic(wg, c)]
+    comp_of = {w: k for k, c in enumerate(comps) for w in c}
+    members: list[set] = [set(c) for c in comps]
+    for w in wg.nodes:
+        if w not in comp_of:
+            targets = {comp_of[s] for s in wg.successors(w) if s in comp_of}
+            if len(targets) == 1:
+                members[targets.pop()].add(w)
+    cdag = nx.condensation(wg)
+    depth: dict[int, int] = {}
+    for c in nx.topological_sort(cdag):
+        preds = [
+            depth[p] + (1 if cdag.nodes[p]["members"] & set(comp_of) else 0)
+            for p in cdag.predecessors(c)
+        ]
+        depth[c] = max(preds, default=0)
+    layer_of = {}
+    for k, comp in enumerate(comps):
+        c = cdag.graph["mapping"][next(iter(comp))]
+        layer_of[k] = depth[c]
+    cells = []
+    for k, ws in enumerate(members):
+        ops = sorted(
+            i for i, n in near.items() if isinstance(i, int) and n and _only(n, anchors, ws)
+        )
+        ops += [a for a in anchors if anchors[a] & ws and a not in ops]
+        cell = Cell(
+            layer_of[k],
+            "fw",
+            "generic",
+            "loop",
+            1,
+            tuple(sorted(_site_label(graphs, w) for w in ws)),
+            min(ops) if ops else 0,
+        )
+        cell.call_of = {i: 0 for i in ops}
+        cell.ops = sorted(ops)
+        by_weight: dict[tuple, list[int]] = defaultdict(list)
+        for a, aws in anchors.items():
+            for w in aws & ws:
+                by_weight[w].append(a)
+        _recognise(gi, graphs, cell, [[a for a in anchors if anchors[a] & ws]], by_weight, ws)
+        if fname is not None:
+            cell.extra_ops = tuple(f"{fname}/{gi.names[i]}" for i in cell.ops)
+            cell.op_roles = {}
+        cell.scope = _common_scope([gi.names[i] for i in cell.ops[:200]])
+        cells.append(cell)
+    # Layers numbered from 0 by depth within the loop.
+    for rank_, d in enumerate(sorted({c.layer for c in cells})):
+        for c in cells:
+            if c.layer == d:
+                c.layer = rank_
+    return cells
+
+
+def _only(n: frozenset, anchors: dict[int, set], ws: set) -> bool:
+    """True when every anchor upstream of an op reads one of `ws` (pseudo entries allowed)."""
+    real = [x for x in n if isinstance(x, int)]
+    return bool(real) and all(anchors[x] & ws for x in real if x in anchors)
+
+
+def _order_loops(main: GraphIndex, regions: list[tuple[int, list[Cell], list[int]]]) -> None:
+    """Number layers across loops in dataflow order and set each loop's direction (bw when
+    its input reaches it only through a ReverseV2 / ReverseSequence)."""
+    keys = {i for i, _, _ in regions}
+    height = {i: 1 + max(c.layer for c in cells) for i, cells, _ in regions}
+    below: dict[int, set[int]] = {}
+    for i, _, feeding in regions:
+        found, seen, todo = set(), set(), list(feeding)
+        while todo and len(seen) < 2000:
+            j = todo.pop()
+            if j in seen:
+                continue
+            seen.add(j)
+            if j in keys and j != i:
+                found.add(j)
+                continue
+            todo += [x for x, _ in main.data_inputs(j)]
+        below[i] = found
+    base: dict[int, int] = {}
+
+    def depth(i: int) -> int:
+        if i not in base:
+            base[i] = 0  # guards a cycle
+            base[i] = max((depth(b) + height[b] for b in below[i]), default=0)
+        return base[i]
+
+    for i, cells, feeding in regions:
+        bw = any(
+            _reversed_upstream(main, j)
+            for j in feeding
+            if main.ops[j] not in VARIABLE_OPS and main.ops[j] != "Const"
+        )
+        for c in cells:
+            c.layer += depth(i)
+            c.direction = "bw" if bw else "fw"
+
+
+def fused_cells(graphs: GraphSet, roles: Sequence[str]) -> list[Cell]:
+    """One cell per fused op of the main graph (BlockLSTM, CudnnRNN: every step in one op)."""
+    from rnnviz.cellkinds import FUSED_OPS
+
+    main = graphs.main
+    if not (main.op_types & FUSED_OPS):
+        return []
+    regions = []
+    for i, op in enumerate(main.ops):
+        if op in FUSED_OPS and roles[i] == "forward":
+            cell = Cell(0, "fw", CELL_OPS[op], "fused", 1, (), i)
+            cell.call_of, cell.ops, cell.op_roles = {i: 0}, [i], {i: "cell"}
+            cell.scope = main.names[i].rpartition("/")[0]
+            regions.append((i, [cell], [j for j, _ in main.data_inputs(i)]))
+    _order_loops(main, regions)
+    return [c for _, cells, _ in regions for c in cells]
+
+
+@dataclass(frozen=True)
+class CellCall:
+    """One call of a recurrent cell (see CONTRACT: the explorer draws the cell view from it)."""
+
+    layer: int
+    direction: str
+    step: int | None  # the time step it computes; None for loop and fused forms
+    kind: str
+    form: str  # unrolled | loop | fused
+    ops: tuple[str, ...]  # main-graph names, or "function/node" inside a library function
+    weights: tuple[str, ...]
+    op_roles: dict[str, str]  # op name -> gate:i | state:c | matmul | bias | peephole | ...
+
+
+def cell_calls(gi: GraphIndex, cells: Sequence[Cell]) -> tuple[CellCall, ...]:
+    """One `CellCall` per call of every cell (roles decided on one call, copied by position)."""
+    out = []
+    for cell in cells:
+        if cell.form != "unrolled":
+            ops = cell.extra_ops or tuple(gi.names[i] for i in cell.ops)
+            roles = {gi.names[i]: r for i, r in cell.op_roles.items()} if not cell.extra_ops else {}
+            out.append(
+                CellCall(
+                    cell.layer, cell.direction, None, cell.kind, cell.form, ops, cell.weights, roles
+                )
+            )
+            continue
+        per_call: list[list[int]] = [[] for _ in range(cell.calls)]
+        for i, k in cell.call_of.items():
+            per_call[k].append(i)
+        t = 1 if cell.calls >= 3 else 0
+        template = sorted(per_call[t])
+        pos_role = {p: cell.op_roles[i] for p, i in enumerate(template) if i in cell.op_roles}
+        for k, members in enumerate(per_call):
+            members.sort()
+            same = len(members) == len(template)
+            roles = {gi.names[members[p]]: r for p, r in pos_role.items()} if same else {}
+            out.append(
+                CellCall(
+                    cell.layer,
+                    cell.direction,
+                    cell.step_of(k),
+                    cell.kind,
+                    "unrolled",
+                    tuple(gi.names[i] for i in members),
+                    cell.weights,
+                    roles,
+                )
+            )
+    return tuple(out)
