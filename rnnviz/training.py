@@ -115,8 +115,14 @@ class TrainConfig:
             value = getattr(self, name)
             if not isinstance(value, int) or value < 1:
                 raise DataError(f"{name} = {value!r}: must be an integer >= 1")
-        if self.activation_every < 0:
+        if not isinstance(self.activation_every, int) or self.activation_every < 0:
             raise DataError(f"activation_every = {self.activation_every}: must be >= 0 (0 = off)")
+        if (
+            isinstance(self.seed, bool)
+            or not isinstance(self.seed, int)
+            or not 0 <= self.seed < 2**31
+        ):
+            raise DataError(f"seed = {self.seed!r}: must be an integer from 0 to {2**31 - 1}")
 
 
 class Batches:
@@ -308,7 +314,7 @@ def _run_loop(
         start_step, wall_offset, resumed_from = 0, 0.0, None
         info = store.get_run(run_id)
         if resumed and info.checkpoint_path:
-            model.saver.restore(sess, info.checkpoint_path)
+            _restore(model, sess, info.checkpoint_path, run_id)
             start_step = int(sess.run(model.global_step))
             resumed_from = start_step
             store.truncate_after(run_id, start_step)
@@ -324,7 +330,8 @@ def _run_loop(
         store.set_probe(run_id, data.x_test[probe_rows], data.y_test[probe_rows], probe_lengths)
         if config.activation_every:
             probe = Probe(model, data.x_test[probe_rows], probe_lengths, threads=config.threads)
-            if not resumed:  # the untrained network, as step 0
+            if start_step == 0 and 0 not in store.snapshot_steps(run_id):
+                # The untrained network, as step 0 (also when a kill came before it was kept).
                 store.add_activations(run_id, 0, probe.record(sess))
 
         result = _loop(
@@ -372,6 +379,20 @@ def _run_loop(
             sess.close()
         if previous_handler is not None:
             signal.signal(signal.SIGTERM, previous_handler)
+
+
+def _restore(model: Any, sess: Any, checkpoint: str, run_id: str) -> None:
+    """Restore a run's checkpoint; a missing or damaged one is a one-line error, not TF's dump."""
+    from rnnviz.tfcompat import tf
+
+    try:
+        model.saver.restore(sess, checkpoint)
+    except (tf.errors.OpError, ValueError) as exc:
+        first = (getattr(exc, "message", "") or str(exc)).strip().splitlines()[0][:160]
+        raise RunStoreError(
+            f"run {run_id}: its checkpoint {checkpoint} cannot be restored ({first}); "
+            "the run cannot resume: start a new one"
+        ) from None
 
 
 def _loop(
@@ -491,8 +512,29 @@ def start_run_process(
         config = TrainConfig(data=data, steps=DEFAULT_STEPS if steps is None else steps, **options)
         config.check()
         run_id = store.create_run(spec, str(data), config.to_dict())
-    log = open(store.run_dir(run_id) / "train.log", "ab")  # noqa: SIM115 - handed to the child
-    try:
+    proc = _spawn_worker(store, run_id, resume=resume is not None)
+    store.set_status(run_id, "running", pid=proc.pid)
+    _children[run_id] = proc
+    return run_id
+
+
+def _spawn_worker(store: RunStore, run_id: str, *, resume: bool) -> subprocess.Popen[bytes]:
+    """The training process, with the settings' memory limit; a thread waits for it, so it
+    never stays a zombie of a long-lived parent (the dashboard)."""
+    import resource
+    import threading
+
+    from rnnviz.settings import MB, settings
+
+    memory = settings().run_memory_mb * MB
+
+    def limit() -> None:  # between fork and exec: syscalls only
+        resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+
+    log_fd = os.open(
+        store.run_dir(run_id) / "train.log", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600
+    )
+    with open(log_fd, "ab") as log:
         proc = subprocess.Popen(
             [sys.executable, "-m", "rnnviz.training", str(store.root), run_id]
             + (["--resume"] if resume else []),
@@ -501,12 +543,10 @@ def start_run_process(
             stdin=subprocess.DEVNULL,
             start_new_session=True,  # a Ctrl-C in the dashboard's terminal does not kill runs
             env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            preexec_fn=limit,  # the dashboard serves from one thread
         )
-    finally:
-        log.close()
-    store.set_status(run_id, "running", pid=proc.pid)
-    _children[run_id] = proc
-    return run_id
+    threading.Thread(target=proc.wait, daemon=True, name=f"reap-{run_id}").start()
+    return proc
 
 
 _children: dict[str, subprocess.Popen[bytes]] = {}  # reaped by stop_run / wait_run

@@ -137,7 +137,7 @@ def test_bad_upload_gives_one_clear_message(app_dirs) -> None:
     contents = "data:application/octet-stream;base64," + base64.b64encode(b"\x00garbage").decode()
     started = time.monotonic()
     data, message = open_file.analyse_upload(contents, "model.pb")
-    assert data is None
+    assert data is no_update  # the file shown before stays
     assert message.startswith("model.pb: not a binary GraphDef"), message
     assert "\n" not in message and "Traceback" not in message
     assert time.monotonic() - started < 60

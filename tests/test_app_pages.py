@@ -32,15 +32,19 @@ units = 8
 def built(tmp_path_factory: pytest.TempPathFactory) -> dict:
     """Both graphs of the tiny spec at T=4 and T=6, built through the Structure page's callback."""
     root = tmp_path_factory.mktemp("dash")
-    spec = root / "tiny_static_lstm.toml"
+    samples = root / "samples"
+    samples.mkdir()
+    spec = samples / "tiny_static_lstm.toml"
     spec.write_text(TINY_TOML)
     mp = pytest.MonkeyPatch()
     mp.setenv("RNNVIZ_CACHE_DIR", str(root / "cache"))
     mp.setenv("RNNVIZ_RUNS_DIR", str(root / "runs"))
+    # The server builds sample names only (never a path a browser sends): the tiny spec is one.
+    mp.setenv("RNNVIZ_SAMPLES", str(samples))
     stages: list[tuple[str, str, str]] = []
-    out = {"spec": str(spec), "stages": stages}
+    out = {"spec": "tiny_static_lstm", "stages": stages}
     for steps in (4, 6):
-        out[steps] = structure.build_pair(str(spec), steps, stages.append)
+        out[steps] = structure.build_pair("tiny_static_lstm", steps, stages.append)
     yield out
     mp.undo()
 
@@ -100,6 +104,8 @@ def test_growth_history(built: dict) -> None:
 
 
 def test_report_page(built: dict) -> None:
+    # The costly figures come after the build (a detached job); here they are made and awaited.
+    jobs.ensure_figures(built["spec"], 4)
     title, rows, charts = report.report_page(built[4][0])
     assert "T=4" in title
     figures = {r["figure"]: r for r in rows}
@@ -132,7 +138,7 @@ def test_open_a_zipped_saved_model(built: dict, tmp_path: Path) -> None:
     from rnnviz.commands.report import export
     from rnnviz.spec import load_spec
 
-    model = build(load_spec(built["spec"]).twin("dynamic"))
+    model = build(load_spec("tiny_static_lstm").twin("dynamic"))
     with model.graph.as_default():
         saved = Path(export(model, tmp_path / "export")["saved_model"])
     buf = io.BytesIO()

@@ -8,7 +8,7 @@ import json
 import pytest
 
 from rnnviz.builder import build
-from rnnviz.reporting import GraphReport, compare, report
+from rnnviz.reporting import GraphReport, analyse, compare, report
 from rnnviz.reporting.flops import tfprof_params
 from rnnviz.reporting.loops import find_loops
 from rnnviz.reporting.roles import op_roles
@@ -216,3 +216,21 @@ def test_inferred_steps_agree_with_the_record_on_every_static_sample(name):
     inferred = op_steps(model.graph_def())
     for st in model.step_tensors:
         assert inferred[st.name.split(":")[0]] == (st.layer, st.direction, st.step), st.name
+
+
+def test_one_analysis_feeds_the_report(tmp_path, tiny_lstm_spec):
+    """report(analyse(x)) is report(x), for a built model and for its file; the analysis holds
+    the step tags, roles and loops the report lists (nothing is classified twice)."""
+    model = build(tiny_lstm_spec)
+    path = tmp_path / "g.pb"
+    path.write_bytes(model.graph_def().SerializeToString())
+    for source in (model, path):
+        a = analyse(source)
+        r = report(a)
+        assert r == report(source)
+        assert r.timesteps.tags == a.step_tags()
+        assert r.ops.by_role == {k: a.roles.count(k) for k in r.ops.by_role}
+        assert r.loops == a.loops
+        assert {t[2] for t in a.step_tags().values()} == set(range(tiny_lstm_spec.time_steps))
+    with pytest.raises(TypeError):
+        report(a, steps=3)

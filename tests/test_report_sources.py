@@ -4,6 +4,8 @@ SavedModel (TF1 via rnnviz export), TensorBoard events file; and the CLI around 
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 
 import pytest
 from google.protobuf import text_format
@@ -104,3 +106,30 @@ def test_cli_export_writes_saved_model_and_event_file(tmp_path, capsys):
     assert report(events[0]).unrolled_steps == 3
     assert main(["export", "basic_rnn_static", str(out)]) == 2  # not empty any more
     assert "not empty" in capsys.readouterr().err
+
+
+_NO_TF = """
+import sys
+from rnnviz.cli import main
+code = main(["report", sys.argv[1], "--json"])
+loaded = sorted(m for m in sys.modules if m == "tensorflow" or m.startswith("tensorflow."))
+print("TF-MODULES", len(loaded), loaded[:3])
+sys.exit(code)
+"""
+
+
+@pytest.mark.parametrize("kind", ["pb", "pbtxt", "meta", "saved_model", "events"])
+def test_reading_a_file_does_not_import_tensorflow(files, kind):
+    """Parsing and analysing a file needs only the protobuf definitions: a fresh process that
+    reports on it never imports TensorFlow (which costs seconds and hundreds of MB)."""
+    done = subprocess.run(
+        [sys.executable, "-c", _NO_TF, str(files[kind])],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    last = done.stdout.strip().splitlines()[-1]
+    assert last == "TF-MODULES 0 []", last
+    data = json.loads(done.stdout[: done.stdout.rindex("TF-MODULES")])
+    assert data["unrolled_steps"] == 3 and data["source_kind"] == kind

@@ -52,11 +52,16 @@ def layout(cfg: Any) -> Any:
                 id=ids.RUNS_TABLE,
                 columns=[
                     {"name": c, "id": c}
-                    for c in ("id", "model", "status", "steps", "test accuracy", "seconds")
+                    for c in ("id", "run", "status", "steps", "test accuracy", "seconds")
                 ],
                 data=[],
                 page_size=8,
-                style_cell={"textAlign": "left", "fontSize": 13},
+                style_cell={
+                    "textAlign": "left",
+                    "fontSize": 13,
+                    "whiteSpace": "normal",
+                    "height": "auto",
+                },
             ),
             html.Label("Watch and compare:"),
             dcc.Checklist(
@@ -103,7 +108,7 @@ def _store() -> RunStore:
 
 
 def _run_options(runs: list[Any]) -> list[dict[str, str]]:
-    return [{"label": f"{r.id} {r.model} ({r.status})", "value": r.id} for r in runs]
+    return [{"label": f"{figures.run_label(r)} ({r.status})", "value": r.id} for r in runs]
 
 
 def start_or_stop(
@@ -127,11 +132,12 @@ def start_or_stop(
             return (f"asked run {target} to stop", *nothing)
         if not spec:
             return ("choose a spec on the Structure page first", *nothing)
+        spec, steps = _checked_start(spec, steps)
         run_id = start_run_process(
             spec,
             "digits",
             runs_dir=settings().runs_dir,
-            steps=int(steps or DEFAULT_TRAIN_STEPS),
+            steps=steps,
             log_every=LOG_EVERY,
             activation_every=ACTIVATION_EVERY,
         )
@@ -139,6 +145,16 @@ def start_or_stop(
         return (f"error: {exc}", *nothing)
     options = _run_options(_store().list_runs())
     return f"started run {run_id} ({spec})", [*watched, run_id], options, run_id, options
+
+
+def _checked_start(spec: Any, steps: Any) -> tuple[Any, int]:
+    """The spec (a sample, never a path) and steps of a new run, within the server's caps."""
+    from app import validate
+
+    checked = validate.checked_spec(spec)
+    steps = validate.checked_train_steps(DEFAULT_TRAIN_STEPS if steps is None else steps)
+    validate.run_slot_free()
+    return checked, steps
 
 
 def runs_overview(
@@ -168,11 +184,13 @@ def runs_overview(
 
 
 def curves(_tick: Any, watched: list[str] | None) -> Any:
+    """Loss and accuracy of the watched runs, each named by spec, data and start time."""
     store = _store()
     series = {}
     for run_id in watched or []:
         try:
-            series[run_id] = [vars(m) for m in store.metrics(run_id)]
+            label = figures.run_label(store.get_run(run_id))
+            series[label] = [vars(m) for m in store.metrics(run_id)]
         except RnnvizError:
             continue
     return figures.curves_figure(series)
@@ -195,7 +213,10 @@ def heatmaps(
     except RnnvizError:
         return figures.heatmaps_figure({}), figures.digit_figure([[0]]), "no probe yet"
     sample = min(sample, len(y) - 1)
-    label = f"run {run_id}: snapshot at training step {steps[-1]}, probe sample {sample}"
+    name = figures.run_label(store.get_run(run_id))
+    label = (
+        f"{name}: snapshot at training step {steps[-1]}, probe sample {sample} (digit {y[sample]})"
+    )
     if label == shown and trigger == ids.TICK:
         return no_update, no_update, no_update
     acts = store.activations(run_id, steps[-1], sample=sample)

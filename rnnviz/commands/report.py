@@ -34,6 +34,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--memory", action="store_true", help="also run one traced training step (MODEL only)"
     )
     p.add_argument("--tfprof", action="store_true", help="also compute tfprof's float-op count")
+    p.add_argument(
+        "--html",
+        metavar="OUT.html",
+        type=Path,
+        help="write one self-contained HTML file (tables, charts, structure view; works offline)",
+    )
     p.set_defaults(func=cmd_report)
 
     p = sub.add_parser("compare", help="two reports side by side with the ratio of every figure")
@@ -77,10 +83,12 @@ def resolve(text: str, steps: int | None) -> tuple[Any, int | None]:
     return build(spec), None
 
 
-def _report(text: str, args: argparse.Namespace) -> Any:
+def _report(
+    text: str, args: argparse.Namespace, resolved: tuple[Any, int | None] | None = None
+) -> Any:
     from rnnviz.reporting.api import report
 
-    source, trip = resolve(text, args.steps)
+    source, trip = resolved or resolve(text, args.steps)
     built = not isinstance(source, Path)
     if getattr(args, "memory", False) and not built:
         raise InputFileError(
@@ -97,7 +105,27 @@ def _report(text: str, args: argparse.Namespace) -> Any:
 def cmd_report(args: argparse.Namespace) -> int:
     from rnnviz.reporting.text import render
 
+    if args.html is not None:
+        return write_html(args)
     return _emit(_report(args.source, args), args.json, render)
+
+
+def write_html(args: argparse.Namespace) -> int:
+    """`--html OUT.html`: the report and the graph's structure view in one offline HTML file."""
+    from rnnviz.html import render_html
+    from rnnviz.reporting.sources import load_graph_def
+    from rnnviz.structure import structure_view
+
+    out = Path(args.html)
+    if not out.parent.is_dir():
+        raise InputFileError(f"{out}: the folder {out.parent} does not exist; create it first")
+    resolved = resolve(args.source, args.steps)
+    rep = _report(args.source, args, resolved)
+    graph_def, _ = load_graph_def(resolved[0])
+    view = structure_view(graph_def, step_tensors=getattr(resolved[0], "step_tensors", None))
+    out.write_text(render_html(rep, view), encoding="utf-8")
+    print(f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB; opens offline in any browser)")
+    return 0
 
 
 def _emit(result: Any, as_json: bool, render: Any) -> int:

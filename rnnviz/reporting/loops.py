@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from typing import Any
 
-from rnnviz.reporting.graph import GraphIndex, GraphSet, dtype_name, shape_of_proto, split_input
+from rnnviz.reporting.graph import GraphIndex, GraphSet, dtype_name, shape_of_proto
 from rnnviz.reporting.model import LoopInfo, LoopVar
 from rnnviz.reporting.roles import role_of
 
@@ -55,7 +55,7 @@ def frame_members(main: GraphIndex) -> dict[str, list[int]]:
             enters[frame.s.decode("utf-8", "replace") if frame is not None else "?"].append(i)
     if not enters:
         return {}
-    consumers = _all_consumers(main)
+    consumers = main.all_consumers()
     owner: dict[int, str] = {}
     members: dict[str, list[int]] = {}
     for frame, starts in enters.items():
@@ -76,17 +76,6 @@ def frame_members(main: GraphIndex) -> dict[str, list[int]]:
             owner.setdefault(j, frame)
         members[frame] = sorted(seen)
     return members
-
-
-def _all_consumers(main: GraphIndex) -> list[list[int]]:
-    cons: list[list[int]] = [[] for _ in main.names]
-    index = main.index
-    for i, raw in enumerate(main.raw_inputs):
-        for text in raw:
-            j = index.get(split_input(text)[0])
-            if j is not None:
-                cons[j].append(i)
-    return cons
 
 
 def v1_frames(main: GraphIndex, frames: dict[str, list[int]] | None = None) -> list[LoopInfo]:

@@ -256,6 +256,12 @@ class GraphReport(Plain):
     memory: MemorySummary | None = None
     notes: tuple[str, ...] = ()
 
+    def _repr_html_(self) -> str:
+        """A notebook shows the report as rnnviz.html draws it (imported only when shown)."""
+        from rnnviz.html import render_html
+
+        return render_html(self, full_page=False)
+
 
 @dataclass(frozen=True)
 class CompareRow(Plain):

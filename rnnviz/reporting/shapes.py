@@ -120,7 +120,6 @@ class Shapes:
         self.arg_shapes = arg_shapes or {}
         self._out: dict[int, ShapeList] = {}
         self._const: dict[int, list[int] | None] = {}
-        self._port_offsets: dict[tuple[str, str], int] = {}
         self._inputs: dict[int, list[tuple[int | None, int, Shape | None]]] = {}
 
     # ---- inputs --------------------------------------------------------------------------
@@ -128,47 +127,11 @@ class Shapes:
         """(producer, port, arg shape) per data input; producer None for function arguments."""
         got = self._inputs.get(i)
         if got is None:
-            got = self._inputs[i] = self._parse_inputs(i)
+            got = self._inputs[i] = [
+                (j, port, self.arg_shapes.get(arg) if j is None else None)
+                for j, port, arg in self.gi.inputs(i)
+            ]
         return got
-
-    def _parse_inputs(self, i: int) -> list[tuple[int | None, int, Shape | None]]:
-        gi = self.gi
-        out: list[tuple[int | None, int, Shape | None]] = []
-        for text in gi.raw_inputs[i]:
-            if text.startswith("^"):
-                continue
-            if gi.function is None:
-                name, _, port = text.rpartition(":")
-                if not name or not port.isdigit():
-                    name, port = text, "0"
-                j = gi.index.get(name)
-                out.append((j, int(port), None))
-                continue
-            parts = text.split(":")
-            j = gi.index.get(parts[0])
-            if j is None:
-                out.append((None, 0, self.arg_shapes.get(parts[0])))
-            elif len(parts) == 3:
-                out.append((j, self._port(gi.ops[j], parts[1]) + int(parts[2]), None))
-            else:
-                out.append((j, 0, None))
-        return out
-
-    def _port(self, op: str, arg: str) -> int:
-        """Flat output index of a function-body `node:arg:k` reference (k added by caller)."""
-        key = (op, arg)
-        if key not in self._port_offsets:
-            offset = 0
-            try:
-                from rnnviz.tfcompat import op_def_registry
-
-                op_def = op_def_registry.get(op)
-                names = [a.name for a in op_def.output_arg] if op_def is not None else []
-                offset = names.index(arg) if arg in names else 0
-            except Exception:  # an op unknown to this TF: take the first output
-                offset = 0
-            self._port_offsets[key] = offset
-        return self._port_offsets[key]
 
     # ---- public --------------------------------------------------------------------------
     def shape(self, i: int, port: int = 0) -> Shape | None:

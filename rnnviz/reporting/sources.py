@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from rnnviz.errors import InputFileError
+from rnnviz.reporting.graph import dtype_name
 
 # Saved variables as the source declares them: (name, shape, dtype name, trainable).
 VariableRecord = tuple[str, tuple[int, ...], str, bool]
@@ -55,54 +56,6 @@ def load_graph_def(source: Any, *, check: bool = True) -> tuple[Any, SourceInfo]
     return graph_def, info
 
 
-_SLIM: Any = None
-
-
-def _slim_class() -> Any:
-    """A GraphDef look-alike whose nodes parse only name, op and inputs (see GraphIndex.of_slim)."""
-    global _SLIM
-    if _SLIM is None:
-        from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
-
-        from rnnviz.tfcompat import function_pb2, versions_pb2  # noqa: F401 (registers types)
-
-        pool = descriptor_pool.Default()
-        try:
-            desc = pool.FindMessageTypeByName("rnnviz_slim.SlimGraphDef")
-        except KeyError:
-            fd = descriptor_pb2.FileDescriptorProto(
-                name="rnnviz/reporting/slim_graph.proto", package="rnnviz_slim", syntax="proto3"
-            )
-            fd.dependency.extend(
-                [
-                    "tensorflow/core/framework/function.proto",
-                    "tensorflow/core/framework/versions.proto",
-                ]
-            )
-            node = fd.message_type.add(name="SlimNodeDef")
-            node.field.add(name="name", number=1, type=9, label=1)
-            node.field.add(name="op", number=2, type=9, label=1)
-            node.field.add(name="input", number=3, type=9, label=3)
-            graph = fd.message_type.add(name="SlimGraphDef")
-            graph.field.add(
-                name="node", number=1, type=11, label=3, type_name=".rnnviz_slim.SlimNodeDef"
-            )
-            graph.field.add(
-                name="library",
-                number=2,
-                type=11,
-                label=1,
-                type_name=".tensorflow.FunctionDefLibrary",
-            )
-            graph.field.add(
-                name="versions", number=4, type=11, label=1, type_name=".tensorflow.VersionDef"
-            )
-            pool.Add(fd)
-            desc = pool.FindMessageTypeByName("rnnviz_slim.SlimGraphDef")
-        _SLIM = message_factory.GetMessageClass(desc)
-    return _SLIM
-
-
 def load_slim(source: Any) -> tuple[Any, SourceInfo] | None:
     """For a binary GraphDef file: a slim parse (attributes left as bytes) and its SourceInfo.
 
@@ -118,7 +71,9 @@ def load_slim(source: Any) -> tuple[Any, SourceInfo] | None:
         data = path.read_bytes()
     except OSError:
         return None
-    slim = _slim_class()()
+    from rnnviz.reporting.protos import SlimGraphDef
+
+    slim = SlimGraphDef()
     if not data or not _parse(slim, data):
         return None
     size = len(data)
@@ -182,7 +137,7 @@ def _graph_trainables(graph: Any) -> tuple[str, ...]:
 
 def _meta_trainables(meta: Any) -> tuple[str, ...] | None:
     """Names listed in a MetaGraphDef's `trainable_variables` collection (None if absent)."""
-    from rnnviz.tfcompat import variable_pb2
+    from rnnviz.reporting.protos import variable_pb2
 
     coll = meta.collection_def.get("trainable_variables") if meta.collection_def else None
     if coll is None:
@@ -262,7 +217,7 @@ def _check_nodes(graph_def: Any, name: str, what: str) -> None:
 
 
 def _from_binary(data: bytes, name: str) -> tuple[Any, SourceInfo]:
-    from rnnviz.tfcompat import graph_pb2
+    from rnnviz.reporting.protos import graph_pb2
 
     graph_def = graph_pb2.GraphDef()
     if not _parse(graph_def, data):
@@ -279,7 +234,7 @@ def _from_binary(data: bytes, name: str) -> tuple[Any, SourceInfo]:
 def _from_text(data: bytes, name: str) -> tuple[Any, SourceInfo]:
     from google.protobuf import text_format
 
-    from rnnviz.tfcompat import graph_pb2
+    from rnnviz.reporting.protos import graph_pb2
 
     graph_def = graph_pb2.GraphDef()
     try:
@@ -293,7 +248,7 @@ def _from_text(data: bytes, name: str) -> tuple[Any, SourceInfo]:
 
 
 def _from_meta_bytes(data: bytes, name: str) -> tuple[Any, SourceInfo]:
-    from rnnviz.tfcompat import meta_graph_pb2
+    from rnnviz.reporting.protos import meta_graph_pb2
 
     meta = meta_graph_pb2.MetaGraphDef()
     if not _parse(meta, data) or not meta.HasField("graph_def"):
@@ -317,11 +272,11 @@ def _dir_bytes(path: Path) -> int:
 def _load_saved_model(path: Path) -> tuple[Any, SourceInfo]:
     from google.protobuf import text_format
 
-    from rnnviz.tfcompat import saved_model_pb2
+    from rnnviz.reporting.protos import SavedModel
 
     name = str(path)
     binary, text = path / "saved_model.pb", path / "saved_model.pbtxt"
-    saved = saved_model_pb2.SavedModel()
+    saved = SavedModel()
     if binary.is_file():
         if not _parse(saved, binary.read_bytes()) or not saved.meta_graphs:
             raise InputFileError(
@@ -344,7 +299,7 @@ def _load_saved_model(path: Path) -> tuple[Any, SourceInfo]:
         if obj.WhichOneof("kind") == "variable":
             var = obj.variable
             shape = tuple(max(int(d.size), 0) for d in var.shape.dim)
-            records.append((var.name, shape, _dtype_name(var.dtype), bool(var.trainable)))
+            records.append((var.name, shape, dtype_name(var.dtype), bool(var.trainable)))
     return meta.graph_def, SourceInfo(
         "saved_model",
         name,
@@ -355,18 +310,9 @@ def _load_saved_model(path: Path) -> tuple[Any, SourceInfo]:
     )
 
 
-def _dtype_name(enum_value: int) -> str:
-    from rnnviz.tfcompat import tf
-
-    try:
-        return tf.as_dtype(enum_value).name
-    except TypeError:
-        return f"dtype{enum_value}"
-
-
 def _from_events(data: bytes, name: str) -> tuple[Any, SourceInfo]:
     """Read TFRecord framing (u64 length, u32 crc, data, u32 crc) and take the last graph event."""
-    from rnnviz.tfcompat import event_pb2, graph_pb2, meta_graph_pb2
+    from rnnviz.reporting.protos import event_pb2, graph_pb2, meta_graph_pb2
 
     pos, found = 0, None
     while pos + 12 <= len(data):

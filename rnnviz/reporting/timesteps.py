@@ -29,9 +29,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rnnviz.cellkinds import CELL_OPS, CallFeatures, gate_slices, recognise
-from rnnviz.reporting.graph import GraphIndex, GraphSet
+from rnnviz.reporting.graph import VARIABLE_OPS, GraphIndex, GraphSet, tensor_node, time_step
 from rnnviz.reporting.roles import roles_of
-from rnnviz.reporting.weights import VARIABLE_OPS, _readers, _Walker
+from rnnviz.reporting.weights import _readers, _Walker
 
 StepTag = tuple[int, str, int]  # (layer, direction, step)
 
@@ -62,7 +62,7 @@ class Cell:
     extra_ops: tuple[str, ...] = ()  # ops inside library functions ("function/node")
 
     def step_of(self, k: int) -> int:
-        return k if self.direction == "fw" else self.calls - 1 - k
+        return time_step(self.direction, k, self.calls)
 
 
 # --------------------------------------------------------------------------------------------
@@ -617,7 +617,7 @@ def _common_scope(names: list[str]) -> str:
 def apply_record(gi: GraphIndex, cells: list[Cell], step_tensors: Sequence[Any]) -> None:
     """Take layer and direction from the builder's record instead of inferring them."""
     for st in step_tensors:
-        node = gi.index.get(st.name.rpartition(":")[0])
+        node = gi.index.get(tensor_node(st.name))
         if node is None:
             continue
         for cell in cells:
@@ -639,7 +639,7 @@ def steps_from_cells(
             tags[i] = per_step[k]
     if gi is not None:  # the record is exact where it speaks
         for st in step_tensors:
-            node = gi.index.get(st.name.rpartition(":")[0])
+            node = gi.index.get(tensor_node(st.name))
             if node is not None:
                 tags[node] = (int(st.layer), str(st.direction), int(st.step))
     return tags

@@ -32,11 +32,17 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rnnviz.cellkinds import OP_WEIGHT_PORTS
-from rnnviz.reporting.graph import GraphIndex, GraphSet, dtype_name, shape_of_proto, split_input
+from rnnviz.reporting.graph import (
+    VARIABLE_OPS,
+    GraphIndex,
+    GraphSet,
+    dtype_name,
+    shape_of_proto,
+    split_input,
+)
 from rnnviz.reporting.model import GateSlice
 from rnnviz.reporting.roles import role_of
 
-VARIABLE_OPS = frozenset({"VarHandleOp", "VariableV2", "Variable"})
 # Ops that hand a weight on unchanged (or a slice of it: Keras splits its kernels and biases).
 PASS_THROUGH = frozenset(
     {

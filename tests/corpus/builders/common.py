@@ -1,0 +1,55 @@
+"""What every builder shares: the `Built` record, the sizes, freezing, and counting variables."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from rnnviz.tfcompat import tf, v1
+
+
+@dataclass
+class Built:
+    """One built graph: `live` is a GraphDef or the path of a SavedModel directory."""
+
+    live: Any
+    frozen: Any  # GraphDef with every variable turned into a Const
+    trainable: int  # sum of trainable variable sizes, read from TF at construction
+
+
+def count(variables: Any) -> int:
+    """Sum of the sizes of `variables` (TF variables or tensors with static shapes)."""
+    return sum(int(np.prod(v.shape.as_list())) for v in variables)
+
+
+def freeze_session(graph: tf.Graph, outputs: list[Any], values_from: tf.Graph | None = None) -> Any:
+    """`convert_variables_to_constants` on `graph`, fetching the outputs' ops.
+
+    `values_from`: a graph holding only the same-named variables, for graphs that cannot run on
+    this machine (CudnnRNN has no CPU kernel, and a Session places every node of its graph).
+    """
+    names = [t.op.name for t in outputs]
+    source = values_from or graph
+    with source.as_default():
+        init = v1.global_variables_initializer()
+    with v1.Session(graph=source) as sess:
+        sess.run(init)
+        return v1.graph_util.convert_variables_to_constants(sess, graph.as_graph_def(), names)
+
+
+def freeze_function(concrete: Any) -> Any:
+    """`convert_variables_to_constants_v2` on a tf.function's concrete function."""
+    from tensorflow.python.framework.convert_to_constants import (
+        convert_variables_to_constants_v2,
+    )
+
+    return convert_variables_to_constants_v2(concrete).graph.as_graph_def()
+
+
+def v1_graph_built(graph: tf.Graph, outputs: list[Any]) -> Built:
+    """A v1 graph: live GraphDef, frozen twin, trainable count from the collection."""
+    with graph.as_default():
+        trainable = count(v1.trainable_variables())
+    return Built(graph.as_graph_def(), freeze_session(graph, outputs), trainable)
