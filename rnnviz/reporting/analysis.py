@@ -32,6 +32,7 @@ from rnnviz.reporting.timesteps import (
     CellCall,
     StepTag,
     cell_calls,
+    function_cells,
     fused_cells,
     loop_cells,
     tag_steps,
@@ -165,7 +166,12 @@ def _analyse(
     roles = roles_of(main.names, main.ops, main.tops)
     cells, tags = tag_steps(main, roles, step_tensors, graphs)
     frames = frame_members(main)
-    all_cells = cells + loop_cells(graphs, roles, frames) + fused_cells(graphs, roles)
+    all_cells = [
+        *cells,
+        *function_cells(graphs, roles),
+        *loop_cells(graphs, roles, frames),
+        *fused_cells(graphs, roles),
+    ]
     weight_set = find_weights(graphs, roles, info)
     trip = steps or (spec.time_steps if spec is not None else None) or _input_time_steps(main)
     shapes = Shapes(main)

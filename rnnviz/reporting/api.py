@@ -61,7 +61,7 @@ def report(
 def _assemble(a: Analysis, memory: bool, tfprof: bool | None, batch: int) -> GraphReport:
     info, spec, main, loops = a.source_info, a.spec, a.index, list(a.loops)
     cells, tags = a.cells, a.tags
-    unrolled = max((c.calls for c in cells), default=0)
+    unrolled = max((c.calls for c in a.all_cells if c.form == "unrolled"), default=0)
     forms = tuple(f for f in ("unrolled", "loop", "fused") if any(c.form == f for c in a.all_cells))
     timesteps = TimestepsSummary(
         unrolled_steps=unrolled,

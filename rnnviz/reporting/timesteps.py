@@ -60,14 +60,18 @@ class Cell:
     matrix_cols: tuple[int, ...] = ()  # their widths
     scope: str = ""  # the longest name prefix the call's ops share (display only)
     extra_ops: tuple[str, ...] = ()  # ops inside library functions ("function/node")
+    function: str | None = None  # the library function holding an unrolled cell (None: main)
 
     def step_of(self, k: int) -> int:
         return time_step(self.direction, k, self.calls)
 
 
 # --------------------------------------------------------------------------------------------
-def main_anchors(graphs: GraphSet, roles: Sequence[str]) -> dict[int, set[tuple]]:
-    """Main-graph anchor op -> the weight sites it reads (directly, or inside a called function)."""
+def main_anchors(
+    graphs: GraphSet, roles: Sequence[str], where: str | None = None
+) -> dict[int, set[tuple]]:
+    """Anchor op of graph `where` (None: the main graph) -> the weight sites it reads, directly
+    or inside a function it calls (`If` / `PartitionedCall`)."""
     walker = _Walker(graphs)
     out: dict[int, set[tuple]] = defaultdict(set)
     tops: dict[str, list[int]] = {}
@@ -75,11 +79,13 @@ def main_anchors(graphs: GraphSet, roles: Sequence[str]) -> dict[int, set[tuple]
         gi = walker.graph(fname)
         if gi.ops[i] in _NOT_CELL:
             continue
-        if fname is None:
+        if fname == where:
             nodes = [i]
+        elif fname is None:
+            continue
         else:
             if fname not in tops:
-                tops[fname] = _main_callers(walker, fname)
+                tops[fname] = _callers_in(walker, fname, where)
             nodes = tops[fname]
         for node in nodes:
             for site, _, _ in sites:
@@ -87,17 +93,17 @@ def main_anchors(graphs: GraphSet, roles: Sequence[str]) -> dict[int, set[tuple]
     return out
 
 
-def _main_callers(walker: _Walker, fname: str, depth: int = 0) -> list[int]:
-    """Main-graph `If`/`PartitionedCall` ops that (transitively) run `fname` (not loops)."""
+def _callers_in(walker: _Walker, fname: str, where: str | None, depth: int = 0) -> list[int]:
+    """`If`/`PartitionedCall` ops of graph `where` that (transitively) run `fname` (not loops)."""
     out = []
     for caller, node, _ in walker.callers().get(fname, ()):
         gi = walker.graph(caller)
         if gi.ops[node] not in _CALL_OPS and gi.ops[node] != fname:
             continue
-        if caller is None:
+        if caller == where:
             out.append(node)
-        elif depth < 6:
-            out += _main_callers(walker, caller, depth + 1)
+        elif caller is not None and depth < 6:
+            out += _callers_in(walker, caller, where, depth + 1)
     return out
 
 
@@ -169,10 +175,16 @@ class _Pass:
         self.topological = topological
 
 
-def find_cells(gi: GraphIndex, roles: Sequence[str], graphs: GraphSet | None = None) -> list[Cell]:
-    """Unrolled cells of the main graph (see the module docstring)."""
+def find_cells(
+    gi: GraphIndex,
+    roles: Sequence[str],
+    graphs: GraphSet | None = None,
+    where: str | None = None,
+    main_roles: Sequence[str] | None = None,
+) -> list[Cell]:
+    """Unrolled cells of the main graph, or of function `where` (see the module docstring)."""
     graphs = graphs if graphs is not None else GraphSet(_NoLibrary(), gi)
-    anchor_sites = main_anchors(graphs, roles)
+    anchor_sites = main_anchors(graphs, main_roles if main_roles is not None else roles, where)
     count: dict[tuple, int] = defaultdict(int)
     for sites in anchor_sites.values():
         for s in sites:
@@ -224,18 +236,28 @@ def _group(
     for k, comp in enumerate(comps):
         for w in comp:
             comp_of[w] = k
-    feeds: dict[int, set] = defaultdict(set)
-    for w in wg.nodes:
-        if w in comp_of:
-            continue
-        targets = {comp_of[s] for s in wg.successors(w) if s in comp_of}
-        if len(targets) == 1:
-            feeds[targets.pop()].add(w)
+    feeds = _feeds(wg, comp_of)
     for k, comp in enumerate(comps):
         cell = _cell_of(gi, graphs, comp, feeds[k], by_weight, p, rank)
         if cell is not None:
             cells.append(cell)
     return cells
+
+
+def _feeds(wg: Any, comp_of: dict) -> dict[int, set]:
+    """Weights outside any cycle that feed a cell (tf-keras' input kernel, the bias after it):
+    each joins the nearest cell downstream of it."""
+    import networkx as nx
+
+    out: dict[int, set] = defaultdict(set)
+    for w in wg.nodes:
+        if w in comp_of:
+            continue
+        dist = nx.single_source_shortest_path_length(wg, w, cutoff=4)
+        near = sorted((d, repr(comp_of[x])) for x, d in dist.items() if x in comp_of)
+        if near:
+            out[int(near[0][1])].add(w)
+    return out
 
 
 def _cyclic(wg: Any, comp: set) -> bool:
@@ -262,11 +284,9 @@ def _cell_of(
             call_of.setdefault(a, r // per)
     for w in feed:  # a feed-in weight's reader belongs to the call it feeds
         for a in by_weight[w]:
-            for c in p.cons.get(a, ()):
-                k = _downstream_call(c, call_of, p)
-                if k is not None:
-                    call_of.setdefault(a, k)
-                    break
+            k = _downstream_call(a, call_of, p)
+            if k is not None:
+                call_of.setdefault(a, k)
     calls: list[list[int]] = [[] for _ in range(n)]
     for a, k in call_of.items():
         calls[k].append(a)
@@ -281,15 +301,19 @@ def _cell_of(
     return cell
 
 
-def _downstream_call(c: int, call_of: dict[int, int], p: _Pass) -> int | None:
-    """The call of the nearest anchor at or below op c (a few steps down the local consumers)."""
-    todo, seen = [c], set()
-    while todo and len(seen) < 16:
-        i = todo.pop(0)
-        if i in call_of:
-            return call_of[i]
-        seen.add(i)
-        todo += [x for x in p.cons.get(i, ()) if x not in seen]
+def _downstream_call(a: int, call_of: dict[int, int], p: _Pass) -> int | None:
+    """The call a feed-in reader belongs to: that of the cell's readers it first meets
+    downstream (keras: x W + b meets h' U at the Add of the same step)."""
+    todo, seen = list(p.cons.get(a, ())), {a}
+    while todo and len(seen) < 32:
+        x = todo.pop(0)
+        if x in seen:
+            continue
+        seen.add(x)
+        ks = [call_of[y] for y in p.near.get(x) or () if y in call_of]
+        if ks:
+            return max(ks)
+        todo += p.cons.get(x, ())
     return None
 
 
@@ -631,7 +655,7 @@ def steps_from_cells(
 ) -> dict[int, StepTag]:
     tags: dict[int, StepTag] = {}
     for cell in cells:
-        if cell.form != "unrolled":
+        if cell.form != "unrolled" or cell.function is not None:
             continue
         # One tuple per step, shared by the ops of that step (memory on big graphs).
         per_step = [(cell.layer, cell.direction, cell.step_of(k)) for k in range(cell.calls)]
@@ -697,6 +721,29 @@ __all__ = [
 # Loop bodies: one call per cell (form "loop"). A cell is again a cycle of the weight graph,
 # closed through the loop-carried values (v2: body argument k <- returned value k; v1: a Merge
 # <- its NextIteration).
+def function_cells(graphs: GraphSet, roles: Sequence[str]) -> list[Cell]:
+    """Unrolled cells inside the library functions the main graph runs (a tf-keras SavedModel
+    with unroll=True keeps its steps in a function body)."""
+    walker = _Walker(graphs)
+    readers = _readers(walker, roles)
+    counts: dict[str, dict[tuple, int]] = defaultdict(lambda: defaultdict(int))
+    for ((fname, i), _port), sites in readers.items():
+        if fname is not None and walker.graph(fname).ops[i] not in _NOT_CELL:
+            for site, _, _ in sites:
+                counts[fname][site] += 1
+    out = []
+    for fname in sorted(f for f, c in counts.items() if max(c.values()) >= 2):
+        if not walker.reachable(fname, roles):
+            continue
+        gi = graphs.function(fname)
+        cells = find_cells(gi, ["forward"] * len(gi), graphs, where=fname, main_roles=roles)
+        for cell in cells:
+            cell.function = fname
+            cell.extra_ops = tuple(f"{fname}/{gi.names[i]}" for i in cell.ops)
+        out += cells
+    return out
+
+
 def loop_cells(
     graphs: GraphSet, roles: Sequence[str], frames: dict[str, list[int]] | None = None
 ) -> list[Cell]:
@@ -710,18 +757,32 @@ def loop_cells(
             continue
         for site, _, _ in sites:
             by_graph[fname][i].add(site)
-    # (main node standing for the loop, its cells, the main-graph nodes feeding it)
+    # (node standing for the loop, its cells, the nodes feeding it), per graph holding the loop
     regions: list[tuple[int, list[Cell], list[int]]] = []
-    for i, op in enumerate(main.ops):
-        if op in ("While", "StatelessWhile") and roles[i] == "forward":
-            node = main.node(i)
+    out: list[Cell] = []
+    for where in (None, *graphs.function_names):
+        gi_w = walker.graph(where)
+        if gi_w is None or not (gi_w.op_types & {"While", "StatelessWhile"}):
+            continue
+        if where is not None and not walker.reachable(where, roles):
+            continue
+        found_here = []
+        for i, op in enumerate(gi_w.ops):
+            if op not in ("While", "StatelessWhile") or (where is None and roles[i] != "forward"):
+                continue
+            node = gi_w.node(i)
             body = node.attr["body"].func.name if "body" in node.attr else ""
             gi = graphs.function(body)
             if gi is None or not by_graph.get(body):
                 continue
             found = _body_cells(graphs, gi, by_graph[body], body)
             if found:
-                regions.append((i, found, [j for j, _ in main.data_inputs(i)]))
+                found_here.append((i, found, [j for j, _ in gi_w.data_inputs(i)]))
+        if where is None:
+            regions += found_here
+        elif found_here:
+            _order_loops(gi_w, found_here)
+            out += [c for _, cells, _ in found_here for c in cells]
     for frame, members in (frames or {}).items():
         if "gradients" in frame.split("/")[0] or not members:
             continue
@@ -828,11 +889,8 @@ def _cells_from_near(
     comps = [c for c in nx.strongly_connected_components(wg) if _cyclic(wg, c)]
     comp_of = {w: k for k, c in enumerate(comps) for w in c}
     members: list[set] = [set(c) for c in comps]
-    for w in wg.nodes:
-        if w not in comp_of:
-            targets = {comp_of[s] for s in wg.successors(w) if s in comp_of}
-            if len(targets) == 1:
-                members[targets.pop()].add(w)
+    for k, ws in _feeds(wg, comp_of).items():
+        members[k] |= ws
     cdag = nx.condensation(wg)
     depth: dict[int, int] = {}
     for c in nx.topological_sort(cdag):

@@ -76,6 +76,8 @@ READER_PORTS: dict[str, tuple[int, ...]] = {
     "Conv2D": (1,),
     "DepthwiseConv2dNative": (1,),
     "Mul": (0, 1),
+    "Add": (0, 1),
+    "AddV2": (0, 1),
     **OP_WEIGHT_PORTS,
 }
 # Function-calling ops: input offset of the callee's argument 0, and the attrs naming callees.
@@ -165,6 +167,15 @@ class _Walker:
                         out[op].append((fname, i, 0))
             self._callers = out
         return self._callers
+
+    def reachable(self, fname: str, roles: Sequence[str], depth: int = 0) -> bool:
+        """True when a forward op of the main graph runs `fname`, directly or through calls."""
+        for caller, node, _ in self.callers().get(fname, ()):
+            if caller is None and roles[node] == "forward":
+                return True
+            if caller is not None and depth < 8 and self.reachable(caller, roles, depth + 1):
+                return True
+        return False
 
     def sources(
         self, fname: str | None, i: int, port: int, depth: int = 0
@@ -389,6 +400,11 @@ def _readers(walker: _Walker, roles: Sequence[str]) -> dict[tuple[Site, int], li
 
 
 _QUICK = PASS_THROUGH | VARIABLE_OPS | {"Const", "Placeholder"}
+# Element-wise readers: a weight only when reused (peepholes) or added to a product (a bias).
+_ELEMENTWISE = frozenset({"Mul", "Add", "AddV2"})
+_PRODUCTS = frozenset(
+    {"MatMul", "BatchMatMul", "BatchMatMulV2", "BatchMatMulV3", "Conv1D", "Conv2D"}
+)
 
 
 def _find_readers(walker: _Walker, roles: Sequence[str]) -> dict[tuple[Site, int], list]:
@@ -408,7 +424,7 @@ def _find_readers(walker: _Walker, roles: Sequence[str]) -> dict[tuple[Site, int
             ports = READER_PORTS[op]
             if op in OP_WEIGHT_PORTS:
                 ports = _cell_op_ports(gi, i, op)
-            elif op == "Mul" and fname is None:  # most Muls multiply activations: skip fast
+            elif op in _ELEMENTWISE and fname is None:  # most multiply activations: skip fast
                 ins = gi.data_inputs(i)
                 ports = tuple(p for p, (j, _) in enumerate(ins) if ops[j] in _QUICK)
             for port in ports:
@@ -417,10 +433,11 @@ def _find_readers(walker: _Walker, roles: Sequence[str]) -> dict[tuple[Site, int
                     wop = wgi.ops[site[1]]
                     if wop == "Const" and not _float_tensor(wgi, site[1]):
                         continue
-                    strict = op == "Mul" or (op == "MatMul" and port == 0)
-                    if strict and wop not in VARIABLE_OPS and not (op == "Mul" and wop == "Const"):
+                    elementwise = op in _ELEMENTWISE
+                    strict = elementwise or (op == "MatMul" and port == 0)
+                    if strict and wop not in VARIABLE_OPS and not (elementwise and wop == "Const"):
                         continue
-                    if op == "Mul":
+                    if elementwise and not _adds_to_product(gi, i, port):
                         mul_sites[site].add((fname, i))
                         pending_mul.append((((fname, i), port), site, crossed))
                         continue
@@ -428,6 +445,15 @@ def _find_readers(walker: _Walker, roles: Sequence[str]) -> dict[tuple[Site, int
     for key, site, crossed in pending_mul:
         out.setdefault(key, []).append((site, crossed, len(mul_sites[site])))
     return out
+
+
+def _adds_to_product(gi: GraphIndex, i: int, port: int) -> bool:
+    """x @ W + b: an Add whose other operand is a MatMul or convolution (a bias, like BiasAdd)."""
+    if gi.ops[i] == "Mul" or gi.function is not None:
+        return False
+    ins = gi.data_inputs(i)
+    other = [j for p, (j, _) in enumerate(ins) if p != port]
+    return bool(other) and gi.ops[other[0]] in _PRODUCTS
 
 
 def _float_tensor(gi: GraphIndex, j: int) -> bool:
