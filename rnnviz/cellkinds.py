@@ -119,7 +119,7 @@ def _generic_params(units: int, input_size: int, **o: object) -> int:
 
 def _two_matrices(f: CallFeatures, ratio: int) -> bool:
     """tf-keras: a kernel on x and a recurrent kernel on h, both with `ratio * units` columns."""
-    if len(f.matrices) != 2 or f.cell_op:
+    if len(f.matrices) != 2 or f.cell_op or not f.op_types["BiasAdd"]:
         return False
     (_, c1), (r2, c2) = f.matrices
     return c1 == c2 == ratio * r2
@@ -144,7 +144,8 @@ def _is_gru(f: CallFeatures) -> bool:
 
 
 def _is_basic_rnn(f: CallFeatures) -> bool:
-    return len(f.matrices) == 1 and not f.cell_op and not f.splits and not f.op_types["Sigmoid"]
+    single = len(f.matrices) == 1 and not f.cell_op and not f.splits
+    return single and not f.op_types["Sigmoid"] and bool(f.op_types["BiasAdd"])
 
 
 def _op_is(*ops: str) -> Callable[[CallFeatures], bool]:

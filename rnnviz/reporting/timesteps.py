@@ -197,7 +197,8 @@ def find_cells(
     forward = [i for i in range(first, len(gi)) if roles[i] == "forward"]
     p = _Pass(gi, forward, set(anchors))
     order = forward
-    if not p.topological:  # rare (imported graphs): redo in Kahn's order
+    if not p.topological:  # rare (rewritten graphs): redo over every forward op, Kahn's order
+        forward = [i for i in range(len(gi)) if roles[i] == "forward"]
         order = _order(gi, forward, check=False)
         p = _Pass(gi, order, set(anchors))
     rank = {i: k for k, i in enumerate(order)} if order is not forward else None
@@ -275,18 +276,25 @@ def _cell_of(
 ) -> Cell | None:
     n = min(len(by_weight[w]) for w in comp)
     call_of: dict[int, int] = {}
+    # A weight read once per call: its readers form the recurrence chain, in dataflow order.
     for w in comp:
-        readers = sorted(by_weight[w], key=rank.__getitem__ if rank else None)
-        if len(readers) % n:
-            continue
-        per = len(readers) // n
-        for r, a in enumerate(readers):
-            call_of.setdefault(a, r // per)
-    for w in feed:  # a feed-in weight's reader belongs to the call it feeds
-        for a in by_weight[w]:
-            k = _downstream_call(a, call_of, p)
-            if k is not None:
-                call_of.setdefault(a, k)
+        if len(by_weight[w]) == n:
+            readers = sorted(by_weight[w], key=rank.__getitem__ if rank else None)
+            call_of.update((a, k) for k, a in enumerate(readers))
+    # Read several times per call (tf-keras GRU's two biases): the call of the chain reader just
+    # upstream; feed-in weights and the rest: the call they meet downstream.
+    rest = [a for w in comp if len(by_weight[w]) != n for a in by_weight[w]]
+    later = []
+    for a in rest:
+        ks = {call_of.get(d) for d in p.deps.get(a, ())}
+        if ks and None not in ks:
+            call_of.setdefault(a, max(ks))  # type: ignore[type-var]
+        else:
+            later.append(a)
+    for a in later + [a for w in feed for a in by_weight[w]]:
+        k = _downstream_call(a, call_of, p)
+        if k is not None:
+            call_of.setdefault(a, k)
     calls: list[list[int]] = [[] for _ in range(n)]
     for a, k in call_of.items():
         calls[k].append(a)
@@ -445,8 +453,20 @@ def _recognise(
     t = 1 if cell.calls >= 3 else 0
     ops = sorted(i for i, k in cell.call_of.items() if k == t)
     site_of = {a: w for w in weights for a in by_weight[w]}
+    anchors = sorted(calls[t])
+    body = _called_body(gi, graphs, anchors)
+    if body is not None:  # the step runs in a function (a cond branch): read the kind there
+        where, ops = body
+        gi = graphs.function(where)
+        anchors = sorted({i for (f, i), _ in _cached_readers(graphs) if f == where})
+        site_of = {
+            i: w
+            for ((f, i), _), sites in _cached_readers(graphs).items()
+            if f == where
+            for w, _, _ in sites[:1]
+        }
     matrices, vectors, mats = [], 0, []
-    for a in sorted(calls[t]):
+    for a in anchors:
         w = site_of.get(a)
         if w is None:
             continue
@@ -470,7 +490,30 @@ def _recognise(
     cell.kind = recognise(features).name
     cell.matrices = tuple(mats)
     cell.matrix_cols = tuple(c for _, c in matrices)
-    cell.op_roles = _roles_of_call(gi, cell, ops, set(calls[t]), site_of)
+    if body is None:
+        cell.op_roles = _roles_of_call(gi, cell, ops, set(calls[t]), site_of)
+
+
+def _cached_readers(graphs: GraphSet) -> dict:
+    cached = getattr(graphs, "_weight_readers", None)
+    return cached[1] if cached is not None else {}
+
+
+def _called_body(
+    gi: GraphIndex, graphs: GraphSet, anchors: list[int]
+) -> tuple[str, list[int]] | None:
+    """(function, its ops) when a call's anchor is an If/PartitionedCall whose function reads
+    the weights (static_rnn with sequence_length under control flow v2)."""
+    readers_in = {f for (f, _), _ in _cached_readers(graphs) if f is not None}
+    for a in anchors:
+        if gi.ops[a] not in _CALL_OPS:
+            continue
+        node = gi.node(a)
+        for key in ("then_branch", "else_branch", "f"):
+            if key in node.attr and node.attr[key].func.name in readers_in:
+                fname = node.attr[key].func.name
+                return fname, list(range(len(graphs.function(fname))))
+    return None
 
 
 def _counter(items: Any) -> Any:
@@ -760,6 +803,7 @@ def loop_cells(
     # (node standing for the loop, its cells, the nodes feeding it), per graph holding the loop
     regions: list[tuple[int, list[Cell], list[int]]] = []
     out: list[Cell] = []
+    nested: list[tuple[str, list]] = []  # loops inside functions, by the function holding them
     for where in (None, *graphs.function_names):
         gi_w = walker.graph(where)
         if gi_w is None or not (gi_w.op_types & {"While", "StatelessWhile"}):
@@ -782,6 +826,7 @@ def loop_cells(
             regions += found_here
         elif found_here:
             _order_loops(gi_w, found_here)
+            nested.append((where, found_here))
             out += [c for _, cells, _ in found_here for c in cells]
     for frame, members in (frames or {}).items():
         if "gradients" in frame.split("/")[0] or not members:
@@ -798,7 +843,58 @@ def loop_cells(
                 ]
                 regions.append((min(members), found, feeding))
     _order_loops(main, regions)
-    return [c for _, cells, _ in regions for c in cells]
+    _order_functions(walker, nested)
+    return [c for _, cells, _ in regions for c in cells] + out
+
+
+def _order_functions(walker: _Walker, nested: list[tuple[str, list]]) -> None:
+    """Loops in different functions (a tf-keras model calls one function per layer): number
+    their layers in the dataflow order of the calls that run them, in the graph both calls sit in."""
+    if len(nested) < 2:
+        return
+    paths = {f: _call_path(walker, f) for f, _ in nested}
+    shift: dict[str, int] = {}
+    for f, _ in nested:
+        below = 0
+        for g, regions in nested:
+            if g != f and _runs_before(walker, paths[g], paths[f]):
+                below += 1 + max(c.layer for _, cells, _ in regions for c in cells)
+        shift[f] = below
+    for f, regions in nested:
+        for _, cells, _ in regions:
+            for c in cells:
+                c.layer += shift[f]
+
+
+def _call_path(walker: _Walker, fname: str) -> dict[str | None, int]:
+    """graph -> the node in it that (transitively) runs `fname` (first call site of each)."""
+    path: dict[str | None, int] = {}
+    current: str | None = fname
+    for _ in range(8):
+        sites = walker.callers().get(current or "", ())
+        if current is None or not sites:
+            break
+        caller, node, _ = sites[0]
+        path[caller] = node
+        current = caller
+    return path
+
+
+def _runs_before(walker: _Walker, a: dict[str | None, int], b: dict[str | None, int]) -> bool:
+    """True when, in the innermost graph both paths pass through, a's call feeds b's."""
+    for g in b:
+        if g in a and a[g] != b[g]:
+            gi = walker.graph(g)
+            seen, todo = set(), [b[g]]
+            while todo and len(seen) < 500:
+                i = todo.pop()
+                if i == a[g]:
+                    return True
+                if i not in seen:
+                    seen.add(i)
+                    todo += [j for j, _ in gi.data_inputs(i)]
+            return False
+    return False
 
 
 def _body_cells(

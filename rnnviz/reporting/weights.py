@@ -53,6 +53,7 @@ PASS_THROUGH = frozenset(
         "RefEnter",
         "Switch",
         "RefSwitch",
+        "Merge",  # a lowered loop's invariant loop variable: Merge(Enter(w), NextIteration(w))
         "Cast",
         "StopGradient",
         "Split",
@@ -92,7 +93,6 @@ _CALLS = {
     "StatefulPartitionedCall": (0, ("f",)),
 }
 _FLOAT = ("float32", "float64", "float16", "bfloat16")
-_WRITES = ("Assign", "Scatter", "Apply")  # op types that write their input-0 variable
 
 ORIGIN_WORDS = {
     "variable": "variables",
@@ -205,7 +205,7 @@ class _Walker:
             if op not in PASS_THROUGH:
                 out.append(((fname, j), crossed))
                 return out
-            crossed = crossed or op in ("Enter", "RefEnter")
+            crossed = crossed or op in ("Enter", "RefEnter", "Merge")
             i, port = j, 1 if op == "Split" else 0  # Split(axis, value)
         return out
 
@@ -282,19 +282,26 @@ def _is_model_variable(gi: GraphIndex, j: int) -> bool:
 
 
 def _written_by_optimizer(walker: _Walker, roles: Sequence[str]) -> tuple[set[int], set[int]]:
-    """(variables dense Apply ops update, variables only other optimizer writes update)."""
+    """(variables dense Apply ops update, variables only other optimizer writes update).
+
+    Optimizer writes: Apply ops, scatter updates (a sparse gradient: in any role but
+    initialization, since a model's own scope may hide the optimizer's), and AssignSub/AssignAdd
+    in the optimizer's scope (Adam's sparse path); not plain Assigns (initial values)."""
     main = walker.graphs.main
     dense: set[int] = set()
     other: set[int] = set()
+    assigns = {"AssignSub", "AssignAdd", "AssignSubVariableOp", "AssignAddVariableOp"}
+    writes = {
+        t for t in main.op_types if "Apply" in t or t.startswith(("Scatter", "ResourceScatter"))
+    }
+    if not (writes or main.op_types & assigns):
+        return dense, other
     for i, op in enumerate(main.ops):
-        if roles[i] != "optimizer" or (not op.startswith(_WRITES) and "Apply" not in op):
+        if op in writes:
+            if roles[i] in ("initialization", "save_restore"):
+                continue
+        elif not (roles[i] == "optimizer" and op in assigns):
             continue
-        if (
-            op.startswith("Assign")
-            and "Variable" not in op
-            and op not in ("AssignSub", "AssignAdd")
-        ):
-            continue  # plain Assign: initial values, hyper-parameters
         for (fname, j), _ in walker.sources(None, i, 0):
             if fname is None and main.ops[j] in VARIABLE_OPS and _is_model_variable(main, j):
                 (dense if "Apply" in op and "Sparse" not in op else other).add(j)
@@ -399,7 +406,8 @@ def _readers(walker: _Walker, roles: Sequence[str]) -> dict[tuple[Site, int], li
     return out
 
 
-_QUICK = PASS_THROUGH | VARIABLE_OPS | {"Const", "Placeholder"}
+_WEIGHT_MAKERS = VARIABLE_OPS | {"Const", "Placeholder"}
+_QUICK = PASS_THROUGH | _WEIGHT_MAKERS
 # Element-wise readers: a weight only when reused (peepholes) or added to a product (a bias).
 _ELEMENTWISE = frozenset({"Mul", "Add", "AddV2"})
 _PRODUCTS = frozenset(
@@ -431,6 +439,8 @@ def _find_readers(walker: _Walker, roles: Sequence[str]) -> dict[tuple[Site, int
                 for site, crossed in walker.sources(fname, i, port):
                     wgi = walker.graph(site[0])
                     wop = wgi.ops[site[1]]
+                    if wop not in _WEIGHT_MAKERS:
+                        continue  # an activation, not a weight
                     if wop == "Const" and not _float_tensor(wgi, site[1]):
                         continue
                     elementwise = op in _ELEMENTWISE
