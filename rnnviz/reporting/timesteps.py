@@ -40,6 +40,7 @@ _NOT_CELL = frozenset({"Gather", "GatherV2", "ResourceGather"})  # per-step look
 _REVERSE = frozenset({"ReverseV2", "ReverseSequence", "Reverse"})
 _CALL_OPS = frozenset({"If", "StatelessIf", "PartitionedCall", "StatefulPartitionedCall"})
 _ACT = frozenset({"Sigmoid", "Tanh", "Relu", "Softsign"})
+_SHAPE_ONLY = frozenset({"Shape", "ShapeN", "Size", "Rank"})
 
 
 @dataclass
@@ -61,6 +62,7 @@ class Cell:
     scope: str = ""  # the longest name prefix the call's ops share (display only)
     extra_ops: tuple[str, ...] = ()  # ops inside library functions ("function/node")
     function: str | None = None  # the library function holding an unrolled cell (None: main)
+    sites: frozenset = frozenset()  # the weight sites (graph, node) the cell reads
 
     def step_of(self, k: int) -> int:
         return time_step(self.direction, k, self.calls)
@@ -151,7 +153,10 @@ class _Pass:
         cons: dict[int, list[int]] = defaultdict(list)
         wide = frozenset({-1})
         topological = True
+        ops = gi.ops
         for i in order:
+            if ops[i] in _SHAPE_ONLY:  # depends on a tensor's shape, not on its values
+                continue
             got: frozenset | None = None
             for j, _ in gi.data_inputs(i):
                 n = near.get(j)
@@ -193,6 +198,9 @@ def find_cells(
     anchors = {a: ws & reused for a, ws in anchor_sites.items() if ws & reused}
     if not anchors:
         return []
+    fast = _fast_cells(gi, graphs, anchors, roles)
+    if fast is not None:
+        return fast
     first = min(anchors)
     forward = [i for i in range(first, len(gi)) if roles[i] == "forward"]
     p = _Pass(gi, forward, set(anchors))
@@ -205,6 +213,82 @@ def find_cells(
     cells = _group(gi, graphs, anchors, p, rank)
     _layers_and_directions(gi, cells, p)
     return cells
+
+
+_WINDOW = 5  # calls analysed op by op on a long unrolled graph; the rest are matched to them
+_LONG = 16  # calls from which the window pays off
+
+
+def _fast_cells(
+    gi: GraphIndex, graphs: GraphSet, anchors: dict[int, set], roles: Sequence[str]
+) -> list[Cell] | None:
+    """Long unrolled graphs: find the cells on the first calls only, then match every later call
+    to call 1 op for op (same op types at the same positions after its readers, readers of the
+    same weights at the same positions). None when the graph does not allow it (not in
+    dataflow order, calls that differ): the caller then walks every op."""
+    by_weight: dict[tuple, list[int]] = defaultdict(list)
+    for a in sorted(anchors):
+        for w in anchors[a]:
+            by_weight[w].append(a)
+    base = min(len(v) for v in by_weight.values())
+    if base < _LONG:
+        return None
+    per = {w: len(v) // base for w, v in by_weight.items()}
+    if any(len(v) % base for v in by_weight.values()):
+        return None
+    window_anchors = {a for w, v in by_weight.items() for a in v[: _WINDOW * per[w]]}
+    ranges = sorted((v[0], v[_WINDOW * per[w] - 1]) for w, v in by_weight.items())
+    lo, hi = ranges[0][0], max(r[1] for r in ranges)
+    if any(r[0] > ranges[0][1] for r in ranges):
+        return None  # cells made one after the other (layer by layer): no common window
+    members = [i for i in range(lo, hi + 1) if roles[i] == "forward"]
+    p = _Pass(gi, members, window_anchors)
+    if not p.topological:
+        return None
+    sub = {a: anchors[a] for a in window_anchors}
+    cells = _group(gi, graphs, sub, p, None)
+    for cell in cells:
+        if not _extend(gi, cell, by_weight, per, base):
+            return None
+    _layers_and_directions(gi, cells, p)
+    return cells
+
+
+def _extend(
+    gi: GraphIndex, cell: Cell, by_weight: dict[tuple, list[int]], per: dict, n: int
+) -> bool:
+    """Give a cell found on the window every call of the graph (see _fast_cells)."""
+    t = 1
+    template = sorted(i for i, k in cell.call_of.items() if k == t)
+    if cell.calls != _WINDOW or not template:
+        return False
+    weights = [w for w in by_weight if w in cell.sites]
+    chunks = [
+        [a for w in weights for a in by_weight[w][k * per[w] : (k + 1) * per[w]]] for k in range(n)
+    ]
+    t_base = min(chunks[t])
+    t_anchors = sorted(a - t_base for a in chunks[t])
+    offsets = [x - t_base for x in template]
+    types = [gi.ops[x] for x in template]
+    ops = gi.ops
+    call_of: dict[int, int] = {}
+    for k, chunk in enumerate(chunks):
+        b = min(chunk)
+        if sorted(a - b for a in chunk) != t_anchors:
+            return False
+        ys = [b + off for off in offsets]
+        if any(y < 0 or y >= len(ops) or ops[y] != tp for y, tp in zip(ys, types, strict=True)):
+            return False
+        for y in ys:
+            call_of[y] = k
+    if len(call_of) != n * len(template):
+        return False  # two calls claimed one op
+    roles = {x - t_base: r for x, r in cell.op_roles.items() if x in set(template)}
+    cell.op_roles = {x: r for x, r in cell.op_roles.items()}
+    cell.op_roles.update({t_base + off: r for off, r in roles.items()})
+    cell.call_of, cell.ops, cell.calls = call_of, sorted(call_of), n
+    cell.first_node = min(chunks[0])
+    return True
 
 
 class _NoLibrary:
@@ -303,6 +387,7 @@ def _cell_of(
     members = _members(gi, calls, call_of, p, rank)
     weights = tuple(sorted(_site_label(graphs, w) for w in comp | feed))
     cell = Cell(0, "fw", "generic", "unrolled", n, weights, min(calls[0]))
+    cell.sites = frozenset(comp | feed)
     cell.call_of = members
     cell.ops = sorted(members)
     _recognise(gi, graphs, cell, calls, by_weight, comp | feed)
@@ -343,12 +428,11 @@ def _members(
     n = len(calls)
     t = 1 if n >= 3 else 0
     template = _template(gi, calls, call_of, t, p)
+    plan = _plan(gi, template, sorted(calls[t]), p)
     out: dict[int, int] = {}
     shared: set[int] = set()
     for k in range(n):
-        mapping = (
-            _mirror(gi, template, calls[t], calls[k], p) if k != t else {x: x for x in template}
-        )
+        mapping = _mirror(gi, plan, calls[t], calls[k], p) if k != t else {x: x for x in template}
         for y in mapping.values():
             if out.setdefault(y, k) != k:
                 shared.add(y)  # e.g. a constant every call reads: no call's own op
@@ -406,37 +490,58 @@ def _joins_input(gi: GraphIndex, j: int, p: _Pass, call_of: dict[int, int]) -> b
     return labelled and external
 
 
-def _mirror(
-    gi: GraphIndex, template: set[int], t_anchors: list[int], k_anchors: list[int], p: _Pass
-) -> dict[int, int]:
-    """Map the template call onto another call, starting from anchors in the same order."""
-    mapping = dict(zip(sorted(t_anchors), sorted(k_anchors), strict=False))
-    used = set(mapping.values())
-    todo = list(mapping)
+Step = tuple[int, int, str, int, tuple[int, ...]]  # (op, parent, "in"|"out", port, ports)
+
+
+def _plan(gi: GraphIndex, template: set[int], anchors: list[int], p: _Pass) -> list[Step]:
+    """How to reach every template op from the call's anchors, one edge at a time: through an
+    input port of an op already reached, or as the consumer of one (reading those ports)."""
+    reached = set(anchors)
+    todo = list(anchors)
+    steps: list[Step] = []
     while todo:
         x = todo.pop()
-        y = mapping[x]
-        xin, yin = gi.data_inputs(x), gi.data_inputs(y)
-        for port, (xp, _) in enumerate(xin):
-            if xp in template and xp not in mapping and port < len(yin):
-                yp = yin[port][0]
-                if gi.ops[yp] == gi.ops[xp] and yp not in used:
-                    mapping[xp] = yp
-                    used.add(yp)
-                    todo.append(xp)
+        for port, (xp, _) in enumerate(gi.data_inputs(x)):
+            if xp in template and xp not in reached:
+                reached.add(xp)
+                steps.append((xp, x, "in", port, ()))
+                todo.append(xp)
         for xc in p.cons.get(x, ()):
-            if xc not in template or xc in mapping:
+            if xc in template and xc not in reached:
+                reached.add(xc)
+                ports = tuple(q for q, (j, _) in enumerate(gi.data_inputs(xc)) if j == x)
+                steps.append((xc, x, "out", 0, ports))
+                todo.append(xc)
+    return steps
+
+
+def _mirror(
+    gi: GraphIndex, plan: list[Step], t_anchors: list[int], k_anchors: list[int], p: _Pass
+) -> dict[int, int]:
+    """Map the template call onto another call by replaying the plan from its anchors."""
+    mapping = dict(zip(sorted(t_anchors), sorted(k_anchors), strict=False))
+    used = set(mapping.values())
+    ops, cons, inputs = gi.ops, p.cons, gi.data_inputs
+    for x, parent, how, port, ports in plan:
+        y = mapping.get(parent)
+        if y is None:
+            continue
+        if how == "in":
+            ins = inputs(y)
+            if port < len(ins):
+                yp = ins[port][0]
+                if ops[yp] == ops[x] and yp not in used:
+                    mapping[x] = yp
+                    used.add(yp)
+            continue
+        for yc in cons.get(y, ()):
+            if ops[yc] != ops[x] or yc in used:
                 continue
-            ports = [q for q, (j, _) in enumerate(gi.data_inputs(xc)) if j == x]
-            for yc in p.cons.get(y, ()):
-                if gi.ops[yc] != gi.ops[xc] or yc in used:
-                    continue
-                yins = gi.data_inputs(yc)
-                if all(q < len(yins) and yins[q][0] == y for q in ports):
-                    mapping[xc] = yc
-                    used.add(yc)
-                    todo.append(xc)
-                    break
+            yins = inputs(yc)
+            if all(q < len(yins) and yins[q][0] == y for q in ports):
+                mapping[x] = yc
+                used.add(yc)
+                break
     return mapping
 
 
@@ -609,8 +714,9 @@ def _layers_and_directions(gi: GraphIndex, cells: list[Cell], p: _Pass) -> None:
         cell = cells[c]
         cell.layer = depth(c)
         cell.direction = _direction(gi, cell, tags)
+        steps = [cell.step_of(k) for k in range(cell.calls)]
         for i, k in cell.call_of.items():
-            tags[i] = cell.step_of(k)
+            tags[i] = steps[k]
     for cell in cells:
         cell.scope = _common_scope([gi.names[i] for i in cell.ops[:200]])
 

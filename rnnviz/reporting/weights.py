@@ -433,8 +433,7 @@ def _find_readers(walker: _Walker, roles: Sequence[str]) -> dict[tuple[Site, int
             if op in OP_WEIGHT_PORTS:
                 ports = _cell_op_ports(gi, i, op)
             elif op in _ELEMENTWISE and fname is None:  # most multiply activations: skip fast
-                ins = gi.data_inputs(i)
-                ports = tuple(p for p, (j, _) in enumerate(ins) if ops[j] in _QUICK)
+                ports = _quick_ports(gi, i)
             for port in ports:
                 for site, crossed in walker.sources(fname, i, port):
                     wgi = walker.graph(site[0])
@@ -455,6 +454,22 @@ def _find_readers(walker: _Walker, roles: Sequence[str]) -> dict[tuple[Site, int
     for key, site, crossed in pending_mul:
         out.setdefault(key, []).append((site, crossed, len(mul_sites[site])))
     return out
+
+
+def _quick_ports(gi: GraphIndex, i: int) -> tuple[int, ...]:
+    """Ports of node i fed directly by a weight-like op (read from the raw input names, without
+    parsing and caching the inputs of the many element-wise ops that multiply activations)."""
+    index, ops = gi.index, gi.ops
+    out = []
+    for port, text in enumerate(gi.raw_inputs[i]):
+        if text[0] == "^":
+            break  # control inputs come last
+        j = index.get(text)
+        if j is None:
+            j = index.get(text.rpartition(":")[0])
+        if j is not None and ops[j] in _QUICK:
+            out.append(port)
+    return tuple(out)
 
 
 def _adds_to_product(gi: GraphIndex, i: int, port: int) -> bool:
