@@ -64,11 +64,13 @@ def _g(key: str, label: str, act: str = "sigmoid") -> Gate:
 IN, FG, OUT = _g("i", "input gate"), _g("f", "forget gate"), _g("o", "output gate")
 J = _g("j", "candidate", "tanh")
 R, U = _g("r", "reset gate"), _g("u", "update gate")
+# Keys are shared by every kind (the candidate is j in an LSTM, c in a GRU), so that a gate key
+# never collides with a state key (h, c of an LSTM).
 C_GRU = _g("c", "candidate", "tanh")
 LSTM_GATES = (IN, J, FG, OUT)  # TF1 LSTMCell / BasicLSTMCell / LSTMBlockCell / BlockLSTM (ICFO)
-KERAS_LSTM_GATES = (IN, FG, _g("c", "candidate", "tanh"), OUT)  # also BlockLSTMV2 and cuDNN (IFCO)
+KERAS_LSTM_GATES = (IN, FG, J, OUT)  # also BlockLSTMV2 and cuDNN (IFCO)
 GRU_GATES = (R, U, C_GRU)
-KERAS_GRU_GATES = (_g("z", "update gate"), _g("r", "reset gate"), _g("h", "candidate", "tanh"))
+KERAS_GRU_GATES = (U, R, C_GRU)  # tf-keras calls them z, r, h; the keys are shared by all kinds
 
 
 def _lstm_params(units: int, input_size: int, **o: int | bool | None) -> int:
@@ -236,6 +238,12 @@ PEEPHOLE_PORTS: dict[str, tuple[int, ...]] = {
     "BlockLSTM": (5, 6, 7),
     "BlockLSTMV2": (5, 6, 7),
 }
+# Cell ops: output port of each per-step state and gate (LSTMBlockCell: i, cs, f, o, ci, co, h;
+# GRUBlockCell: r, u, c, h).
+OP_STATE_PORTS: dict[str, dict[str, int]] = {
+    "LSTMBlockCell": {"h": 6, "c": 1, "i": 0, "j": 4, "f": 2, "o": 3},
+    "GRUBlockCell": {"h": 3, "r": 0, "u": 1},
+}
 # The weight role of each cell-op port (the rest: kernel or bias by rank).
 OP_PORT_ROLES: dict[str, dict[int, str]] = {
     op: {p: "peephole" for p in ports} for op, ports in PEEPHOLE_PORTS.items()
@@ -278,6 +286,7 @@ __all__ = [
     "CELL_OPS",
     "FUSED_OPS",
     "GATE_LABELS",
+    "OP_STATE_PORTS",
     "OP_WEIGHT_PORTS",
     "PEEPHOLE_PORTS",
     "CallFeatures",

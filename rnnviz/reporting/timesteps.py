@@ -1190,10 +1190,15 @@ def fused_cells(graphs: GraphSet, roles: Sequence[str]) -> list[Cell]:
     main = graphs.main
     if not (main.op_types & FUSED_OPS):
         return []
+    readers = _readers(_Walker(graphs), roles)
     regions = []
     for i, op in enumerate(main.ops):
         if op in FUSED_OPS and roles[i] == "forward":
-            cell = Cell(0, "fw", CELL_OPS[op], "fused", 1, (), i)
+            sites = {
+                s for (site, _), found in readers.items() if site == (None, i) for s, _, _ in found
+            }
+            weights = tuple(sorted(_site_label(graphs, s) for s in sites))
+            cell = Cell(0, "fw", CELL_OPS[op], "fused", 1, weights, i)
             cell.call_of, cell.ops, cell.op_roles = {i: 0}, [i], {i: "cell"}
             cell.scope = main.names[i].rpartition("/")[0]
             regions.append((i, [cell], [j for j, _ in main.data_inputs(i)]))
