@@ -16,9 +16,13 @@ gives every op the nearest anchors upstream of it; from those:
   the calls read runs backwards (an `Unpack` read in reverse order) or passes a ReverseV2 /
   ReverseSequence; step = call index, reversed for bw.
 
-The builder's record (`BuiltModel.step_tensors`) is kept as a cross-check and wins where it
-speaks. Loop bodies (form "loop") and fused ops (form "fused") are in `calls.py`-style helpers
-below (`loop_cells`, `fused_cells`). Not here: FLOPs, shapes, or the report's assembly.
+On a long unrolled graph the pass runs over the first few calls only (`_fast_cells`); every later
+call is matched to call 1 op for op (same op types at the same positions after its readers), and
+any mismatch falls back to the full pass. The builder's record (`BuiltModel.step_tensors`) is kept
+as a cross-check and wins where it speaks. Also here: cells inside library functions
+(`function_cells`), loop bodies (`loop_cells`, form "loop": one call per cell, the cycle closed
+through the loop-carried values), fused ops (`fused_cells`, form "fused"), and one `CellCall`
+record per call (`cell_calls`). Not here: FLOPs, shapes, or the report's assembly.
 """
 
 from __future__ import annotations

@@ -14,8 +14,9 @@ site, or k+1 for `If`/`Case`) to where the tensor is made:
 * a float `Const`: origin "frozen constant" (what `convert_variables_to_constants` leaves);
 * a resource placeholder of a `tf.function` graph: origin "captured input".
 
-Element-wise Mul reads a weight only for LSTM peepholes; a Const vector counts there only when it
-is reused (read by several Muls, or carried into a loop body), so per-call constants never do.
+Element-wise Mul and Add read a weight in two cases only: a bias added to a MatMul or convolution
+(x @ W + b), and a reused vector (an LSTM peephole: read by several calls, or carried into a loop
+body); so per-call constants (forget_bias, clip values) never count.
 
 Which variables are trainable comes from the source when it says so (a TF2 SavedModel's object
 graph, the `trainable_variables` collection), else from what the optimizer writes (dense Apply
