@@ -307,21 +307,18 @@ class _NoLibrary:
 def _group(
     gi: GraphIndex, graphs: GraphSet, anchors: dict[int, set], p: _Pass, rank: dict[int, int] | None
 ) -> list[Cell]:
-    import networkx as nx
-
-    wg = nx.DiGraph()
+    wg: dict[Any, set] = defaultdict(set)  # weight -> weights whose readers read its readers'
     by_weight: dict[tuple, list[int]] = defaultdict(list)
     for a, ws in anchors.items():
         for w in ws:
             by_weight[w].append(a)
-            wg.add_node(w)
+            wg[w]
         for d in p.deps.get(a, ()):
             for w2 in anchors.get(d, ()):
-                for w in ws:
-                    wg.add_edge(w2, w)
+                wg[w2].update(ws)
     cells = []
     comp_of: dict[tuple, int] = {}
-    comps = [c for c in nx.strongly_connected_components(wg) if _cyclic(wg, c)]
+    comps = [c for c in _strongly_connected(wg) if _cyclic(wg, c)]
     for k, comp in enumerate(comps):
         for w in comp:
             comp_of[w] = k
@@ -333,24 +330,71 @@ def _group(
     return cells
 
 
-def _feeds(wg: Any, comp_of: dict) -> dict[int, set]:
+def _feeds(wg: dict[Any, set], comp_of: dict) -> dict[int, set]:
     """Weights outside any cycle that feed a cell (tf-keras' input kernel, the bias after it):
-    each joins the nearest cell downstream of it."""
-    import networkx as nx
-
+    each joins the nearest cell downstream of it (at most 4 edges away)."""
     out: dict[int, set] = defaultdict(set)
-    for w in wg.nodes:
+    for w in list(wg):
         if w in comp_of:
             continue
-        dist = nx.single_source_shortest_path_length(wg, w, cutoff=4)
-        near = sorted((d, repr(comp_of[x])) for x, d in dist.items() if x in comp_of)
-        if near:
-            out[int(near[0][1])].add(w)
+        frontier, seen = [w], {w}
+        for _ in range(4):
+            hits = sorted(repr(comp_of[x]) for x in frontier if x in comp_of)
+            if hits:
+                out[int(hits[0])].add(w)
+                break
+            frontier = [y for x in frontier for y in wg.get(x, ()) if y not in seen]
+            seen.update(frontier)
+        else:
+            hits = sorted(repr(comp_of[x]) for x in frontier if x in comp_of)
+            if hits:
+                out[int(hits[0])].add(w)
     return out
 
 
-def _cyclic(wg: Any, comp: set) -> bool:
-    return len(comp) > 1 or any(wg.has_edge(w, w) for w in comp)
+def _strongly_connected(wg: dict[Any, set]) -> list[set]:
+    """Tarjan's strongly connected components of a small graph (iterative: no recursion)."""
+    index: dict[Any, int] = {}
+    low: dict[Any, int] = {}
+    stack: list[Any] = []
+    on_stack: set = set()
+    out: list[set] = []
+    for root in list(wg):
+        if root in index:
+            continue
+        work = [(root, iter(wg.get(root, ())))]
+        index[root] = low[root] = len(index)
+        stack.append(root)
+        on_stack.add(root)
+        while work:
+            v, it = work[-1]
+            nxt = next(it, None)
+            if nxt is not None:
+                if nxt not in index:
+                    index[nxt] = low[nxt] = len(index)
+                    stack.append(nxt)
+                    on_stack.add(nxt)
+                    work.append((nxt, iter(wg.get(nxt, ()))))
+                elif nxt in on_stack:
+                    low[v] = min(low[v], index[nxt])
+                continue
+            work.pop()
+            if work:
+                low[work[-1][0]] = min(low[work[-1][0]], low[v])
+            if low[v] == index[v]:
+                comp = set()
+                while True:
+                    x = stack.pop()
+                    on_stack.discard(x)
+                    comp.add(x)
+                    if x == v:
+                        break
+                out.append(comp)
+    return out
+
+
+def _cyclic(wg: dict[Any, set], comp: set) -> bool:
+    return len(comp) > 1 or any(w in wg.get(w, ()) for w in comp)
 
 
 def _cell_of(
@@ -1077,38 +1121,28 @@ def _cells_from_near(
     carried: list[tuple[Any, frozenset]],
     fname: str | None,
 ) -> list[Cell]:
-    import networkx as nx
-
-    wg = nx.DiGraph()
+    wg: dict[Any, set] = defaultdict(set)
     sinks: dict[Any, set] = defaultdict(set)
     for a, ws in anchors.items():
-        wg.add_nodes_from(ws)
+        for w in ws:
+            wg[w]
         for d in deps.get(a, ()):
             if d in anchors:
-                wg.add_edges_from((w2, w) for w2 in anchors[d] for w in ws)
+                for w2 in anchors[d]:
+                    wg[w2].update(ws)
             else:
                 sinks[d] |= ws
     for key, sources in carried:
         for s in sources:
             if s in anchors:
-                wg.add_edges_from((w2, w) for w2 in anchors[s] for w in sinks.get(key, ()))
-    comps = [c for c in nx.strongly_connected_components(wg) if _cyclic(wg, c)]
+                for w2 in anchors[s]:
+                    wg[w2].update(sinks.get(key, ()))
+    comps = [c for c in _strongly_connected(wg) if _cyclic(wg, c)]
     comp_of = {w: k for k, c in enumerate(comps) for w in c}
     members: list[set] = [set(c) for c in comps]
     for k, ws in _feeds(wg, comp_of).items():
         members[k] |= ws
-    cdag = nx.condensation(wg)
-    depth: dict[int, int] = {}
-    for c in nx.topological_sort(cdag):
-        preds = [
-            depth[p] + (1 if cdag.nodes[p]["members"] & set(comp_of) else 0)
-            for p in cdag.predecessors(c)
-        ]
-        depth[c] = max(preds, default=0)
-    layer_of = {}
-    for k, comp in enumerate(comps):
-        c = cdag.graph["mapping"][next(iter(comp))]
-        layer_of[k] = depth[c]
+    layer_of = _comp_depths(wg, comps, comp_of)
     cells = []
     for k, ws in enumerate(members):
         ops = sorted(
@@ -1142,6 +1176,31 @@ def _cells_from_near(
             if c.layer == d:
                 c.layer = rank_
     return cells
+
+
+def _comp_depths(wg: dict[Any, set], comps: list[set], comp_of: dict) -> dict[int, int]:
+    """Layer of each cell in a loop body: the longest chain of cells upstream of it."""
+    below: dict[int, set[int]] = defaultdict(set)
+    for k, comp in enumerate(comps):
+        frontier, seen = [y for w in comp for y in wg.get(w, ())], set(comp)
+        while frontier:
+            y = frontier.pop()
+            if y in seen:
+                continue
+            seen.add(y)
+            if y in comp_of:
+                if comp_of[y] != k:
+                    below[comp_of[y]].add(k)
+                continue
+            frontier += wg.get(y, ())
+    depth: dict[int, int] = {}
+
+    def of(k: int, guard: frozenset = frozenset()) -> int:
+        if k not in depth:
+            depth[k] = 1 + max((of(b, guard | {k}) for b in below[k] - guard), default=-1)
+        return depth[k]
+
+    return {k: of(k) for k in range(len(comps))}
 
 
 def _only(n: frozenset, anchors: dict[int, set], ws: set) -> bool:
