@@ -166,6 +166,17 @@ def curves_figure(series: Mapping[str, Sequence[Mapping[str, Any]]]) -> go.Figur
                 2,
             )
     fig.update_xaxes(title_text="training step")
+    fig.update_yaxes(title_text="cross-entropy loss", row=1, col=1)
+    fig.update_yaxes(title_text="accuracy (0..1)", row=1, col=2)
+    if not series:
+        fig.add_annotation(
+            text="tick a run above to see its curves",
+            showarrow=False,
+            x=0.5,
+            y=0.5,
+            xref="paper",
+            yref="paper",
+        )
     fig.update_layout(height=320, margin={"t": 40, "b": 40, "l": 50, "r": 10}, uirevision="curves")
     return fig
 
@@ -206,18 +217,30 @@ def colour_range(kind: str, arrays: Iterable[np.ndarray]) -> tuple[float, float]
     return -bound, bound
 
 
-def _column_colourbar(col: int, cols: int, kind: str, spacing: float) -> dict[str, Any]:
-    """A horizontal colour bar under column `col` (0-based) of a grid of `cols` heatmaps."""
+def _range_text(kind: str, zmin: float, zmax: float) -> str:
+    activation = KIND_ACTIVATION.get(kind, "linear")
+    if activation == "sigmoid":
+        return "sigmoid 0..1"
+    if activation == "tanh" and zmax == 1.0:
+        return "tanh -1..1"
+    return f"±{zmax:.2g} (largest |{kind}|)"
+
+
+def _column_colourbar(
+    col: int, cols: int, kind: str, zrange: tuple[float, float], spacing: float, above: float
+) -> dict[str, Any]:
+    """A horizontal colour bar over column `col` (0-based) of a grid of `cols` heatmaps, `above`
+    (paper units) over the plots: read before the heatmaps, without scrolling."""
     width = (1 - spacing * (cols - 1)) / cols
     return {
         "orientation": "h",
         "x": col * (width + spacing) + width / 2,
         "xanchor": "center",
-        "y": -0.02,
-        "yanchor": "top",
-        "len": width * 0.9,
+        "y": 1 + above,
+        "yanchor": "bottom",
+        "len": width * 0.95,
         "thickness": 10,
-        "title": {"text": KIND_ACTIVATION.get(kind, ""), "side": "right", "font": {"size": 10}},
+        "title": {"text": _range_text(kind, *zrange), "side": "top", "font": {"size": 11}},
         "tickfont": {"size": 10},
     }
 
@@ -239,6 +262,9 @@ def heatmaps_figure(acts: Mapping[tuple[int, str, str], np.ndarray], title: str 
         )
         return fig
     spacing = 0.025
+    top, bottom = 120, 56
+    height = max(220 * len(rows), 260) + top + bottom - 50
+    above = 26 / (height - top - bottom)  # over the first row's subplot titles
     fig = make_subplots(
         rows=len(rows),
         cols=len(kinds),
@@ -260,7 +286,7 @@ def heatmaps_figure(acts: Mapping[tuple[int, str, str], np.ndarray], title: str 
                     zmax=zmax,
                     colorscale=_SCALES[KIND_ACTIVATION.get(kind, "linear")],
                     showscale=not shown,
-                    colorbar=_column_colourbar(j, len(kinds), kind, spacing),
+                    colorbar=_column_colourbar(j, len(kinds), kind, (zmin, zmax), spacing, above),
                     name=f"L{layer} {direction} {kind}",
                     hovertemplate=f"L{layer} {direction} {KIND_NAMES.get(kind, kind)}<br>"
                     "step %{y}, unit %{x}<br>value %{z:.4f}<extra></extra>",
@@ -271,10 +297,21 @@ def heatmaps_figure(acts: Mapping[tuple[int, str, str], np.ndarray], title: str 
             shown = True
     fig.update_yaxes(autorange="reversed", title_text="")
     fig.update_yaxes(title_text="time step", col=1)
-    fig.update_xaxes(title_text="unit", title_standoff=2, title_font_size=10, row=len(rows))
+    # One axis note for the grid (an x title per subplot collides with the tick labels).
+    fig.add_annotation(
+        text="x: unit (hidden-state index)",
+        showarrow=False,
+        x=0.5,
+        y=0,
+        yshift=-34,
+        xref="paper",
+        yref="paper",
+        yanchor="top",
+        font={"size": 11},
+    )
     fig.update_layout(
-        height=max(220 * len(rows), 260) + 70,
-        margin={"t": 50, "b": 90, "l": 50, "r": 10},
+        height=height,
+        margin={"t": top, "b": bottom, "l": 50, "r": 10},
         title={"text": title, "x": 0.01},
         uirevision="heatmaps",
     )
@@ -300,7 +337,8 @@ def digit_figure(x: np.ndarray, label: Any = None) -> go.Figure:
 def run_label(run: Any) -> str:
     """A run as a person tells runs apart: spec, data and start time (the id stays in the table)."""
     started = time.strftime("%m-%d %H:%M:%S", time.localtime(run.created))
-    return f"{run.model} · {run.data_source} · {started}"
+    data = run.data_source.split(" (")[0]  # "digits (scikit-learn load_digits)" -> "digits"
+    return f"{run.model} · {data} · {started}"
 
 
 def _test_accuracy_text(run: Any) -> str:

@@ -36,6 +36,7 @@ REPORT_LINK = "report-link"
 REPORT_PROGRESS = "report-progress"
 REPORT_STAGE = "report-stage"
 REPORT_WANTED = "report-wanted"  # dcc.Store: {"spec", "steps"} the URL asks for and the cache lacks
+REPORT_TICK = "report-tick"  # dcc.Interval: look again until the costly figures are in
 REPORT_PAIR = "report-pair"  # dcc.Store: the URL's pair: {"spec", "steps", "key"} or {"error"}
 
 # Training page

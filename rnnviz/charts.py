@@ -283,12 +283,12 @@ def report_charts(
     flops = each(
         lambda r: _one("forward per sequence", get(r, "flops", "forward_per_sequence"), 1e6)
     )
-    if any(flops.values()):
-        charts.append(("flops", bars_figure("Forward FLOPs per sequence (batch 1)", flops, x_title="", y_title="MFLOP")))  # fmt: skip
+    charts.append(("flops", bars_figure("Forward FLOPs per sequence (batch 1)", flops, x_title="", y_title="MFLOP")))  # fmt: skip
     seconds = {k: _one("build", (bs.get(k) or {}).get("build_seconds"), 1) for k in reports}
-    if any(seconds.values()):
-        charts.append(("build", bars_figure("Graph build time", seconds, x_title="", y_title="s")))
-    return charts
+    charts.append(("build", bars_figure("Graph build time", seconds, x_title="", y_title="s")))
+    # A chart with nothing to show (no per-step states in a loop graph, no build time of a file)
+    # is left out rather than drawn as empty axes.
+    return [(name, fig) for name, fig in charts if any(len(t.x) for t in fig.data)]
 
 
 def _one(name: str, value: Any, scale: float) -> dict[str, float]:

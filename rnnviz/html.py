@@ -87,8 +87,10 @@ def _node_svg(node: Mapping[str, Any]) -> str:
     w, h = (OP_W, OP_H) if small else (BLOCK_W, BLOCK_H)
     x, y = float(node["x"]) - w / 2, float(node["y"]) - h / 2
     fill, ink = _fill(node)
-    lines = str(node.get("label", node.get("id", ""))).split("\n")
+    label = str(node.get("label", node.get("id", "")))
     size = 9 if small else 11
+    fits = int(w / (size * 0.6))  # characters of a line that fit in the box
+    lines = [ln if len(ln) <= fits else "…" + ln[-(fits - 1) :] for ln in label.split("\n")]
     top = float(node["y"]) - (len(lines) - 1) * (size + 2) / 2
     text = "".join(
         f'<tspan x="{node["x"]}" y="{top + i * (size + 2):.1f}">{_e(line)}</tspan>'
@@ -96,8 +98,8 @@ def _node_svg(node: Mapping[str, Any]) -> str:
     )
     dash = ' stroke-dasharray="4 3"' if node.get("kind") == "loop" else ""
     return (
-        f'<g class="block" data-id="{_e(node.get("id", ""))}"><title>{_e(node.get("id", ""))}'
-        f"</title><rect x='{x:.1f}' y='{y:.1f}' width='{w}' height='{h}' rx='8' fill='{fill}' "
+        f'<g class="block" data-id="{_e(node.get("id", ""))}"><title>{_e(label)}</title>'
+        f"<rect x='{x:.1f}' y='{y:.1f}' width='{w}' height='{h}' rx='8' fill='{fill}' "
         f"stroke='#6b7b8c'{dash}/><text font-size='{size}' fill='{ink}' text-anchor='middle' "
         f"dominant-baseline='middle'>{text}</text></g>"
     )
@@ -157,7 +159,8 @@ def _legend(view: Any) -> str:
 
 
 def _header(r: Report, title: str | None) -> str:
-    name = title or f"Graph report: {r.get('model') or r.get('source')}"
+    source = str(r.get("source") or "")
+    name = title or f"Graph report: {r.get('model') or source.rstrip('/').rsplit('/', 1)[-1]}"
     facts = [
         ("source", r.get("source")),
         ("kind", r.get("source_kind")),
@@ -169,12 +172,12 @@ def _header(r: Report, title: str | None) -> str:
 
 def _words(r: Report) -> str:
     texts = [
-        charts.get(r, "states", "summary"),
-        charts.get(r, "flops", "note"),
-        charts.get(r, "memory", "note"),
-        *(r.get("notes") or ()),
+        ("States", charts.get(r, "states", "summary")),
+        ("FLOPs", charts.get(r, "flops", "note")),
+        ("Memory", charts.get(r, "memory", "note")),
+        *(("Note", n) for n in r.get("notes") or ()),
     ]
-    return "".join(f"<p class='note'>{_e(t)}</p>" for t in texts if t)
+    return "".join(f"<p class='note'><b>{h}:</b> {_e(t)}</p>" for h, t in texts if t)
 
 
 def _layers(r: Report) -> str:

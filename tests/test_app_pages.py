@@ -7,8 +7,9 @@ import base64
 from pathlib import Path
 
 import pytest
+from dash import no_update
 
-from app import jobs
+from app import ids, jobs
 from app.pages import open_file, report, structure
 
 TINY_TOML = """
@@ -103,16 +104,32 @@ def test_growth_history(built: dict) -> None:
     assert static.y[1] > static.y[0] and dynamic.y[1] == dynamic.y[0]
 
 
-def test_report_page(built: dict) -> None:
-    # The costly figures come after the build (a detached job); here they are made and awaited.
-    jobs.ensure_figures(built["spec"], 4)
-    title, rows, charts = report.report_page(built[4][0])
-    assert "T=4" in title
+def test_report_page(built: dict, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The costly figures come after the build (a detached job). Before they are in, the page
+    # says so and looks again; a tick that finds them still missing sends nothing.
+    read_meta = jobs.read_meta
+    with monkeypatch.context() as before:
+        before.setattr(jobs, "read_meta", lambda *a: {**read_meta(*a), "figures": False})
+        waiting = report.report_page(None, built[4][0], None, "")
+        assert "being measured" in waiting[0] and waiting[-1] is False
+        assert report.report_page(ids.REPORT_TICK, built[4][0], None, "") == (no_update,) * 7
+    jobs.ensure_figures(built["spec"], 4)  # here they are made and awaited
+    title, link, link_text, rows, claims, charts, complete = report.report_page(
+        ids.REPORT_TICK, built[4][0], None, ""
+    )
+    assert complete and "being measured" not in title
+    assert "T=4" in title and link.endswith("steps=4") and link in link_text
     figures = {r["figure"]: r for r in rows}
-    assert figures["params.total"]["ratio"] == "1"
-    assert figures["sizes.saved_model_bytes"]["static"] != "-"
-    assert "build_seconds" in figures and "memory.peak_bytes" in figures
-    assert len(charts) == 7
+    assert figures["parameters"]["static / dynamic"] == "1×"
+    assert figures["SavedModel size, graph + variables (MB)"]["static"] != "-"
+    assert "graph build time (s)" in figures and "peak memory of one training step (MB)" in figures
+    assert len(claims) == 1 + 8  # heading + one paragraph per claim
+    assert len(charts) == 8
+    # The URL names the pair: a cached one is shown at once, an unknown spec is one line.
+    spec, steps = built["spec"], 4
+    shown, wanted = report.from_url("/report", f"?spec={spec}&steps={steps}")
+    assert shown["key"] == built[4][0]["key"] and wanted is no_update
+    assert "error" in report.wanted_pair("?spec=nonesuch")
 
 
 def test_open_a_graph_file(built: dict) -> None:
@@ -150,7 +167,12 @@ def test_open_a_zipped_saved_model(built: dict, tmp_path: Path) -> None:
     assert data, status
     assert "saved_model" in status
     elements, *_, charts = open_file.file_views(data, [])
-    assert len(charts) == 7
-    assert _count(elements, "loop") >= 1 and _count(elements, "step") == 0
     report_data = jobs.read_json(jobs.settings().cache_dir, data["key"], "file.report.json")
+    drawn = {c.children.id.removeprefix("file-report-") for c in charts}
+    assert {"roles", "types", "layers", "gates", "sizes"} <= drawn
+    # Charts with nothing to show are left out: a loop graph has no fetchable per-step states,
+    # FLOPs only when the loop's trip count let the report count them.
+    assert report_data["states"]["per_step"] == 0 and "states" not in drawn
+    assert ("flops" in drawn) == (report_data["flops"]["forward_per_sequence"] is not None)
+    assert _count(elements, "loop") >= 1 and _count(elements, "step") == 0
     assert report_data["sizes"]["saved_model_bytes"] > report_data["sizes"]["graphdef_bytes"]

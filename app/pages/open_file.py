@@ -15,8 +15,8 @@ from typing import Any
 from dash import Input, Output, State, dcc, html, no_update
 
 from app import ids, jobs, panels
-from app.jobs import settings
 from rnnviz.errors import RnnvizError
+from rnnviz.settings import settings
 
 KEY = "open"
 PATH = "/open"

@@ -3,8 +3,9 @@ the source material comes to for this spec, and the report's charts.
 
 Which pair: `/report?spec=NAME&steps=T` names it (built in a background job when not cached);
 plain `/report` shows the pair the Structure page built last. Everything comes from the cache
-entry of that pair (reports, comparison and build measurements are computed in the build job);
-this page only reads and draws (rnnviz.charts, rnnviz.claims).
+entry of that pair (reports, comparison and build measurements are computed by the jobs; peak
+memory and SavedModel size arrive later, and the page redraws when they do); this page only reads
+and draws (rnnviz.charts, rnnviz.claims).
 """
 
 from __future__ import annotations
@@ -12,13 +13,13 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import parse_qs, urlencode
 
-from dash import Input, Output, State, dash_table, dcc, html, no_update
+from dash import Input, Output, State, ctx, dash_table, dcc, html, no_update
 
 from app import figures, ids, jobs, panels
-from app.jobs import settings
 from rnnviz.charts import RATIO
 from rnnviz.claims import HOLDS, Claim, claims
 from rnnviz.errors import RnnvizError
+from rnnviz.settings import settings
 from rnnviz.spec import load_spec
 
 KEY = "report"
@@ -40,6 +41,9 @@ def layout(cfg: Any) -> Any:
                     html.A(id=ids.REPORT_LINK, className="status"),
                 ],
             ),
+            # While the costly figures (peak memory, SavedModel size) are still being measured by
+            # their own job after the build, the page looks again every few seconds.
+            dcc.Interval(id=ids.REPORT_TICK, interval=3000, disabled=True, max_intervals=200),
             dcc.Store(id=ids.REPORT_WANTED),
             dcc.Store(id=ids.REPORT_PAIR),
             html.Div(
@@ -135,8 +139,9 @@ def claims_view(items: list[Claim]) -> list[Any]:
 
 
 def report_view(pair: dict[str, Any] | None) -> tuple[Any, ...]:
-    """(title, link, table rows, claims, charts) of a built pair in the cache."""
-    empty = ("", [], [], [])
+    """(title, link, table rows, claims, charts, complete) of a built pair in the cache;
+    `complete`: the costly figures are in (else they come later, from their own job)."""
+    empty = ("", [], [], [], True)
     if not pair:
         return ("Report: waiting for the Structure page's build", *empty)
     if "error" in pair:
@@ -150,20 +155,34 @@ def report_view(pair: dict[str, Any] | None) -> tuple[Any, ...]:
     comparison = jobs.read_json(cache, key, "compare.json")
     spec = load_spec(pair["spec"]).with_steps(pair["steps"]).to_dict()
     link = f"{PATH}?{urlencode({'spec': pair['spec'], 'steps': pair['steps']})}"
+    complete = bool(meta.get("figures"))
+    title = f"Report: {pair['spec']} at T={pair['steps']}, static_rnn vs dynamic_rnn"
+    if not complete:
+        title += " (peak memory and SavedModel size are being measured...)"
     return (
-        f"Report: {pair['spec']} at T={pair['steps']}, static_rnn vs dynamic_rnn",
+        title,
         link,
         figures.compare_table(comparison, builds),
         claims_view(claims(reports["static"], reports["dynamic"], builds, spec)),
         panels.report_graphs("report", reports, builds),
+        complete,
     )
 
 
-def report_page(build: dict[str, Any] | None, pair: dict[str, Any] | None, search: str | None):
-    """The URL's pair when it names one, else the Structure page's build."""
+def report_page(
+    trigger: str | None,
+    build: dict[str, Any] | None,
+    pair: dict[str, Any] | None,
+    search: str | None,
+) -> tuple[Any, ...]:
+    """The URL's pair when it names one, else the Structure page's build; on a tick, drawn again
+    only once the costly figures have arrived."""
     chosen = pair if wanted_pair(search) is not None else build
-    title, link, rows, items, charts = report_view(chosen)
-    return title, link, f"link to this report: {link}" if link else "", rows, items, charts
+    title, link, rows, items, charts, complete = report_view(chosen)
+    if trigger == ids.REPORT_TICK and not complete:
+        return (no_update,) * 7
+    text = f"link to this report: {link}" if link else ""
+    return title, link, text, rows, items, charts, complete
 
 
 def register(app: Any) -> None:
@@ -187,7 +206,9 @@ def register(app: Any) -> None:
         Output(ids.REPORT_SUMMARY, "data"),
         Output(ids.REPORT_CLAIMS, "children"),
         Output(ids.REPORT_CHARTS, "children"),
+        Output(ids.REPORT_TICK, "disabled"),
         Input(ids.BUILD_KEY, "data"),
         Input(ids.REPORT_PAIR, "data"),
+        Input(ids.REPORT_TICK, "n_intervals"),
         State(ids.URL, "search"),
-    )(report_page)
+    )(lambda build, pair, _tick, search: report_page(ctx.triggered_id, build, pair, search))

@@ -12,8 +12,8 @@ from typing import Any
 from dash import Input, Output, State, ctx, dash_table, dcc, html, no_update
 
 from app import figures, ids
-from app.jobs import settings
 from rnnviz.errors import RnnvizError
+from rnnviz.settings import settings
 from rnnviz.store import RunStore
 
 KEY = "training"
@@ -92,7 +92,13 @@ def layout(cfg: Any) -> Any:
             html.Div(
                 className="heat-row",
                 children=[
-                    dcc.Graph(id=ids.DIGIT, config={"displayModeBar": False}),
+                    # Its own width from the start: sized by plotly's 700 px default until its
+                    # figure arrives, it would squeeze the heatmaps drawn beside it meanwhile.
+                    dcc.Graph(
+                        id=ids.DIGIT,
+                        config={"displayModeBar": False},
+                        style={"width": "260px", "flex": "none"},
+                    ),
                     dcc.Graph(id=ids.HEATMAPS, style={"flex": "1", "minWidth": 0}),
                 ],
             ),

@@ -114,7 +114,7 @@ def write_html(args: argparse.Namespace) -> int:
     """`--html OUT.html`: the report and the graph's structure view in one offline HTML file."""
     from rnnviz.html import render_html
     from rnnviz.reporting.sources import load_graph_def
-    from rnnviz.structure import structure_view
+    from rnnviz.structure import make_view, partition
 
     out = Path(args.html)
     if not out.parent.is_dir():
@@ -122,7 +122,8 @@ def write_html(args: argparse.Namespace) -> int:
     resolved = resolve(args.source, args.steps)
     rep = _report(args.source, args, resolved)
     graph_def, _ = load_graph_def(resolved[0])
-    view = structure_view(graph_def, step_tensors=getattr(resolved[0], "step_tensors", None))
+    part = partition(graph_def, step_tensors=getattr(resolved[0], "step_tensors", None))
+    view = make_view(part)  # the collapsed view, as the Structure page first shows it
     out.write_text(render_html(rep, view), encoding="utf-8")
     print(f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB; opens offline in any browser)")
     return 0

@@ -80,7 +80,7 @@ def check_cells(r: Any, truth: Truth, variant: str, steps: int | None) -> list[M
     if cells is _MISSING:
         return [Mismatch("timesteps.cells", "no field", len(truth.cells))]
     seen = sorted((_cell_key(c) for c in cells), key=repr)
-    want = sorted(((c.layer, c.direction, c.kind, c.form) for c in truth.cells), key=repr)
+    want = sorted(((c.layer, c.direction, c.report_kind, c.form) for c in truth.cells), key=repr)
     seen = [tuple(_plain(v) for v in k) for k in seen]
     _compare(out, "timesteps.cells (layer, direction, kind, form)", seen, want)
     dirs = tuple(sorted({k[1] for k in seen}))
@@ -88,7 +88,7 @@ def check_cells(r: Any, truth: Truth, variant: str, steps: int | None) -> list[M
     calls = sorted(
         (field(c, "layer"), field(c, "direction"), field(c, "calls"))
         for c in cells
-        if field(c, "form") == "unrolled"
+        if field(c, "form") in ("unrolled", _MISSING)  # no field yet: every cell was unrolled
     )
     want_calls = sorted(
         (c.layer, c.direction, c.steps) for c in truth.cells if c.form == "unrolled"
@@ -115,6 +115,9 @@ def check_loops(r: Any, truth: Truth, variant: str, steps: int | None) -> list[M
         for lt in truth.loops
     )
     _compare(out, "forward loops (depth, trip_count, trip_count_source)", seen, want)
+    gradients = [lp for lp in field(r, "loops") if field(lp, "role") == "gradients"]
+    trained = truth.trained and variant == "live"  # freezing keeps only what the outputs need
+    _compare(out, "loops[role=gradients] count", len(gradients), len(want) if trained else 0)
     _check_parents(out, loops)
     _check_nesting(out, loops, truth)
     return out

@@ -3,6 +3,21 @@
 Sizes are small and deliberately different from each other (inputs 3, units 5 and 6, projection 2,
 4 steps, decoder 3 steps, inner loop 3 trips) so that a report mixing them up cannot pass by chance.
 The builders read their sizes from the entry's truth, so a graph and its truth cannot drift apart.
+
+Traps the truth makes on purpose, because real graphs have them:
+- tf-keras' loop (`unroll=False`) calls the cell once outside the loop on step 0 only to learn its
+  output shape; those ops feed nothing, TF never runs them, and the truth does not count them
+  (the frozen twin, pruned to its outputs, does not even hold them);
+- a tf.function graph_def holds its variables as `resource` placeholders without shapes: their
+  sizes follow only from how the graph uses them (the truth still counts them);
+- the hand-unrolled attention reuses one weight at every decoder step but carries no state from
+  one step to the next: not a recurrent cell;
+- a SavedModel's function library keeps several traces of each Keras layer: only the loops
+  reachable from the serving signature count;
+- ConvLSTM2D convolves a constant zeros kernel to make its initial state: a Const at a weight
+  input that is no parameter;
+- static_state_saving_rnn keeps the states in non-trainable variables: no parameters either;
+- the user-written cells compute h + tanh([x, h] W + b), which no known kind computes: "generic".
 """
 
 from __future__ import annotations
@@ -68,6 +83,13 @@ def _v1_entries() -> list[Entry]:
         _v1("v1_static_gru", Truth((_cell("gru"),)), "static"),
         _v1("v1_static_multi_gru_basic_lstm", Truth(_stack("gru", "basic_lstm")), "static"),
         _v1("v1_static_bidir_lstm", Truth(_bidir("lstm")), "static"),
+        _v1("v1_static_state_saving_basic_lstm", Truth((_cell("basic_lstm"),)), "state_saving"),
+        _v1(
+            "v1_static_dropout_residual_wrappers",
+            Truth(_stack("gru", "gru", units=(U, U))),  # residual: output width = input width
+            "static",
+            wrappers=("dropout", "residual"),
+        ),
         *(
             _v1(
                 f"v1_static_sequence_length_cf{cf}",
@@ -183,6 +205,43 @@ def _keras_entries() -> list[Entry]:
             live_kind="saved_model",
         ),
         Entry(
+            "keras_rnn_stacked_cells_lstm_gru_v1graph",
+            "keras.build",
+            Truth(_stack("keras_lstm", "keras_gru", form="loop"), _loops(1)),
+            {"container": "v1graph", "cells_in_one_layer": True},
+        ),
+        Entry(
+            "keras_v1_cudnn_lstm_v1graph",
+            "keras.build",
+            Truth((_cell("cudnn", "fused"),)),
+            {"container": "v1graph"},
+        ),
+        Entry(
+            "keras_v1_cudnn_gru_v1graph",
+            "keras.build",
+            Truth((_cell("cudnn_gru", "fused"),)),
+            {"container": "v1graph"},
+        ),
+        Entry(
+            "keras_custom_cell_unrolled_v1graph",
+            "keras.build",
+            Truth((_cell("generic"),)),
+            {"container": "v1graph"},
+        ),
+        Entry(
+            "keras_custom_cell_loop_savedmodel",
+            "keras.build",
+            Truth((_cell("generic", "loop"),), _loops(1)),
+            {"container": "savedmodel", "saver": "tf.saved_model.save"},
+            live_kind="saved_model",
+        ),
+        Entry(
+            "keras_conv_lstm2d_loop_function",
+            "keras.build",
+            Truth((_cell("conv_lstm", "loop", inputs=1, units=2, kernel=3, side=6),), _loops(1)),
+            {"container": "function"},
+        ),
+        Entry(
             "keras_stacked_lstm_gru_tf_saved_model",
             "keras.build",
             Truth(_stack("keras_lstm", "keras_gru", form="loop"), _loops(2)),
@@ -223,7 +282,11 @@ def _embedding(optimizer: str) -> Entry:
     else:  # ref variables: ScatterSub, static BasicLSTM
         cells, loops = (_cell("basic_lstm", inputs=EMB),), ()
     truth = Truth(
-        cells, loops, extra_params=VOCAB * EMB + head_params, extra_matmul_flops=head_flops
+        cells,
+        loops,
+        extra_params=VOCAB * EMB + head_params,
+        extra_matmul_flops=head_flops,
+        trained=True,
     )
     return Entry(
         f"embedding_sparse_{optimizer}",

@@ -21,12 +21,16 @@ GATES = {
     "lstm_block": 4,
     "gru_block": 3,
     "block_lstm": 4,
-    "cudnn": 4,  # the corpus builds CudnnRNN in LSTM mode only
+    "cudnn": 4,  # CudnnRNN in LSTM mode
+    "cudnn_gru": 3,  # CudnnRNN in GRU mode (tf.compat.v1.keras' CuDNNGRU)
     "keras_simple_rnn": 1,
     "keras_lstm": 4,
     "keras_gru": 3,
     "generic": 1,
+    "conv_lstm": 4,
 }
+# Kinds the report cannot name: it must call them "generic" (weights reused step after step).
+REPORT_KIND = {"conv_lstm": "generic", "cudnn_gru": "cudnn"}
 # Kinds whose whole step (or every step) is one op: their MatMuls are inside that op.
 FUSED_OPS = frozenset(
     {
@@ -59,6 +63,12 @@ class CellSize:
     steps: int = 0  # time steps this cell runs per sequence
     peepholes: bool = False
     proj: int = 0  # LSTMCell num_proj (0: none)
+    kernel: int = 0  # conv_lstm: square kernel size (inputs / units are channels / filters)
+    side: int = 0  # conv_lstm: square input image side
+
+    @property
+    def report_kind(self) -> str:
+        return REPORT_KIND.get(self.kind, self.kind)
 
     @property
     def state(self) -> int:
@@ -70,16 +80,20 @@ class CellSize:
         if self.kind.startswith("keras_"):
             biases = 2 * g * u if self.kind == "keras_gru" else g * u  # GRU reset_after: 2 biases
             return i * g * u + u * g * u + biases
-        if self.kind == "cudnn":
+        if self.kind in ("cudnn", "cudnn_gru"):
             return g * (i * u + u * u) + 2 * g * u  # cuDNN keeps an input and a recurrent bias
-        if self.kind == "generic":
+        if self.kind == "generic":  # the corpus' generic cell: h + tanh([x, h] W + b)
             return (i + u) * u + u
+        if self.kind == "conv_lstm":
+            return self.kernel * self.kernel * (i + u) * g * u + g * u
         peep = 3 * u if self.peepholes or self.kind in ("lstm_block", "block_lstm") else 0
         return (i + self.state) * g * u + g * u + peep + u * self.proj
 
     def matmul_flops_per_step(self) -> int:
         """2*m*k*n with m = 1 (batch 1), over every weight block one step multiplies."""
         i, u, g = self.inputs, self.units, GATES[self.kind]
+        if self.kind == "conv_lstm":
+            return 0  # its weights are convolved (Conv2D), never multiplied by a MatMul
         return 2 * (i + self.state) * g * u + 2 * u * self.proj
 
     def matmul_flops(self) -> int:
@@ -104,6 +118,8 @@ class Truth:
     extra_params: int = 0  # weights outside the cells: heads, embeddings, attention
     extra_matmul_flops: int = 0  # MatMuls outside the cells: heads, attention
     inner_steps: int = 1  # a cell inside a nested loop runs steps * inner_steps times
+    # The live graph holds gradients and an optimizer: one gradient loop per forward loop.
+    trained: bool = False
 
     @property
     def params(self) -> int:
@@ -145,7 +161,7 @@ class Truth:
         )
 
 
-_FUSED_KINDS = frozenset({"lstm_block", "gru_block", "block_lstm", "cudnn"})
+_FUSED_KINDS = frozenset({"lstm_block", "gru_block", "block_lstm", "cudnn", "cudnn_gru"})
 
 
 def dense(inputs: int, outputs: int, bias: bool = True) -> tuple[int, int]:

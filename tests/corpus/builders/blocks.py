@@ -2,8 +2,7 @@
 
 These are what `tf.contrib.rnn.LSTMBlockCell`, `GRUBlockCellV2` and `LSTMBlockFusedCell` left in
 graphs made with TF 1.x; TF 2.21 keeps the ops (`tf.raw_ops`) but not the cell classes. CudnnRNN
-has no CPU kernel: its graph builds, but a Session cannot run any node of it, so its frozen twin
-takes the variable values from a second graph holding only the variables.
+has no CPU kernel: its graph builds but cannot run here (see `freeze_session(runnable=False)`).
 """
 
 from __future__ import annotations
@@ -24,12 +23,8 @@ def build(stem: Path, truth: Truth, op: str) -> Built:
         weights = _weights(c, op)
         out = tf.identity(_STEP[op](x, c, weights), name="output")
         trainable = count(v1.trainable_variables())
-    values_from = None
-    if op.startswith("Cudnn"):
-        values_from = tf.Graph()
-        with values_from.as_default():
-            _weights(c, op)
-    return Built(graph.as_graph_def(), freeze_session(graph, [out], values_from), trainable)
+    frozen = freeze_session(graph, [out], runnable=not op.startswith("Cudnn"))
+    return Built(graph.as_graph_def(), frozen, trainable)
 
 
 def _weights(c: CellSize, op: str) -> dict[str, Any]:

@@ -24,19 +24,30 @@ def count(variables: Any) -> int:
     return sum(int(np.prod(v.shape.as_list())) for v in variables)
 
 
-def freeze_session(graph: tf.Graph, outputs: list[Any], values_from: tf.Graph | None = None) -> Any:
-    """`convert_variables_to_constants` on `graph`, fetching the outputs' ops.
+def freeze_session(graph: tf.Graph, outputs: list[Any], runnable: bool = True) -> Any:
+    """`convert_variables_to_constants` on `graph`, keeping what the outputs' ops need.
 
-    `values_from`: a graph holding only the same-named variables, for graphs that cannot run on
-    this machine (CudnnRNN has no CPU kernel, and a Session places every node of its graph).
+    `runnable=False`: the graph holds an op with no CPU kernel (CudnnRNN), and a Session places
+    every node of its graph, so the values come from a shadow graph holding only same-named,
+    same-shaped variables (the converter fetches `<variable>/Read/ReadVariableOp` by name).
     """
     names = [t.op.name for t in outputs]
-    source = values_from or graph
+    source = graph if runnable else _shadow(graph)
     with source.as_default():
         init = v1.global_variables_initializer()
     with v1.Session(graph=source) as sess:
         sess.run(init)
         return v1.graph_util.convert_variables_to_constants(sess, graph.as_graph_def(), names)
+
+
+def _shadow(graph: tf.Graph) -> tf.Graph:
+    with graph.as_default():
+        variables = [(v.op.name, v.shape) for v in v1.global_variables()]
+    shadow = tf.Graph()
+    with shadow.as_default():
+        for name, shape in variables:
+            v1.get_variable(name, shape, use_resource=True)
+    return shadow
 
 
 def freeze_function(concrete: Any) -> Any:

@@ -28,7 +28,8 @@ def nested(stem: Path, truth: Truth, control_flow: str, inner: int) -> Built:
             xt = tf.gather(xs, t)
 
             def inner_body(k: Any, h: Any) -> list[Any]:
-                return [k + 1, tf.tanh(tf.matmul(tf.concat([xt, h], 1), w) + b)]
+                # h + tanh(...): a residual step no known cell kind computes (a generic cell)
+                return [k + 1, h + tf.tanh(tf.matmul(tf.concat([xt, h], 1), w) + b)]
 
             _, h = v1.while_loop(
                 lambda k, h: k < inner, inner_body, [tf.constant(0), h], name="inner"

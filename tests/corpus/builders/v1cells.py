@@ -25,17 +25,37 @@ def cell_of(c: CellSize) -> Any:
     raise ValueError(f"no tf.compat.v1 cell for kind {c.kind!r}")
 
 
-def _stack(cells: list[CellSize]) -> Any:
-    objs = [cell_of(c) for c in sorted(cells, key=lambda c: c.layer)]
+def _wrapped(cell: Any, wrapper: str) -> Any:
+    """DropoutWrapper / ResidualWrapper: common in real graphs, they add ops around the cell."""
+    rc = v1.nn.rnn_cell
+    if wrapper == "dropout":
+        return rc.DropoutWrapper(cell, input_keep_prob=0.9, output_keep_prob=0.8)
+    if wrapper == "residual":
+        return rc.ResidualWrapper(cell)
+    return cell
+
+
+def _stack(cells: list[CellSize], wrappers: tuple[str, ...] = ()) -> Any:
+    ordered = sorted(cells, key=lambda c: c.layer)
+    wrappers = wrappers or ("",) * len(ordered)
+    objs = [_wrapped(cell_of(c), w) for c, w in zip(ordered, wrappers, strict=True)]
     return objs[0] if len(objs) == 1 else v1.nn.rnn_cell.MultiRNNCell(objs)
 
 
-def build(stem: Path, truth: Truth, api: str, control_flow: str = "v2", **opts: Any) -> Built:
+def build(
+    stem: Path,
+    truth: Truth,
+    api: str,
+    control_flow: str = "v2",
+    wrappers: tuple[str, ...] = (),
+    **opts: Any,
+) -> Built:
     first = truth.cells[0]
     graph = tf.Graph()
     with graph.as_default(), use_control_flow(control_flow):
-        x = v1.placeholder(tf.float32, [None, first.steps, first.inputs], name="x")
-        fw = _stack([c for c in truth.cells if c.direction == "fw"])
+        batch = 1 if api == "state_saving" else None  # saved states have a fixed batch
+        x = v1.placeholder(tf.float32, [batch, first.steps, first.inputs], name="x")
+        fw = _stack([c for c in truth.cells if c.direction == "fw"], wrappers)
         bw_cells = [c for c in truth.cells if c.direction == "bw"]
         bw = _stack(bw_cells) if bw_cells else None
         out = _API[api](x, fw, bw, **opts)
@@ -84,4 +104,38 @@ def _raw(x: Any, fw: Any, bw: Any) -> Any:
     return outputs.stack()
 
 
-_API = {"static": _static, "dynamic": _dynamic, "dynamic_bidir": _dynamic_bidir, "raw": _raw}
+class _VariableStateSaver:
+    """The state saver `static_state_saving_rnn` asks for: keeps each state in a non-trainable
+    variable between runs (what tf.contrib's SequenceQueueingStateSaver did with a queue)."""
+
+    def __init__(self, units: int) -> None:
+        self.units = units
+        self.saved: dict[str, Any] = {}
+
+    def state(self, name: str) -> Any:
+        if name not in self.saved:
+            self.saved[name] = v1.get_variable(
+                f"saved_state/{name}",
+                [1, self.units],
+                trainable=False,
+                initializer=v1.zeros_initializer(),
+            )
+        return self.saved[name].read_value()
+
+    def save_state(self, name: str, value: Any) -> Any:
+        return v1.assign(self.saved[name], value)
+
+
+def _state_saving(x: Any, fw: Any, bw: Any) -> Any:
+    saver = _VariableStateSaver(fw.output_size)
+    outputs, _ = v1.nn.static_state_saving_rnn(fw, tf.unstack(x, axis=1), saver, ("c", "h"))
+    return outputs[-1]
+
+
+_API = {
+    "static": _static,
+    "state_saving": _state_saving,
+    "dynamic": _dynamic,
+    "dynamic_bidir": _dynamic_bidir,
+    "raw": _raw,
+}
