@@ -77,6 +77,9 @@ READER_PORTS: dict[str, tuple[int, ...]] = {
     "Conv1D": (1,),
     "Conv2D": (1,),
     "DepthwiseConv2dNative": (1,),
+    # tf.compat.v1 CuDNN layers build the flat params buffer from the canonical weights.
+    "CudnnRNNCanonicalToParams": tuple(range(3, 3 + 2 * 32)),
+    "CudnnRNNCanonicalToParamsV2": tuple(range(3, 3 + 2 * 32)),
     "Mul": (0, 1),
     "Add": (0, 1),
     "AddV2": (0, 1),
@@ -260,6 +263,13 @@ def _placeholder_meta(gi: GraphIndex, j: int) -> tuple[tuple[int, ...], str] | N
     return tuple(max(d or 0, 0) for d in dims), dtype_name(types[0])
 
 
+def _all_zero(gi: GraphIndex, j: int) -> bool:
+    tensor = gi.attr(j, "value").tensor
+    if tensor.tensor_content:
+        return not any(tensor.tensor_content)
+    return not any(tensor.float_val) and not any(tensor.double_val) and not any(tensor.half_val)
+
+
 def _site_name(walker: _Walker, site: Site) -> str:
     fname, j = site
     name = walker.graph(fname).names[j]
@@ -280,6 +290,19 @@ def variable_nodes(gi: GraphIndex) -> list[int]:
 def _is_model_variable(gi: GraphIndex, j: int) -> bool:
     """A forward float variable: not an optimizer slot, step counter or beta power."""
     return role_of(gi.names[j], gi.ops[j]) == "forward" and _var_meta(gi, j)[1] in _FLOAT
+
+
+def _forward_assigned(walker: _Walker, roles: Sequence[str]) -> set[int]:
+    """Variables the forward pass itself assigns (saved RNN state, moving averages): not weights."""
+    main = walker.graphs.main
+    kinds = {t for t in main.op_types if t.startswith("Assign")}
+    out: set[int] = set()
+    if not kinds:
+        return out
+    for i, op in enumerate(main.ops):
+        if op in kinds and roles[i] == "forward":
+            out.update(j for (f, j), _ in walker.sources(None, i, 0) if f is None)
+    return out
 
 
 def _written_by_optimizer(walker: _Walker, roles: Sequence[str]) -> tuple[set[int], set[int]]:
@@ -336,10 +359,13 @@ def find_weights(graphs: GraphSet, roles: Sequence[str], info: Any) -> Weights:
             wanted, extra = sorted(dense), sorted(sparse_only)
             words.append("optimizer")
         else:
+            state = _forward_assigned(walker, roles)
             wanted = [
                 i
                 for i in metas
-                if role_of(main.names[i], main.ops[i]) == "forward" and metas[i][1] in _FLOAT
+                if role_of(main.names[i], main.ops[i]) == "forward"
+                and metas[i][1] in _FLOAT
+                and i not in state
             ]
             extra = []
             if wanted:
@@ -365,6 +391,8 @@ def find_weights(graphs: GraphSet, roles: Sequence[str], info: Any) -> Weights:
                 meta = _const_meta(gi, j)
                 if meta is None or meta[1] not in _FLOAT or not meta[0]:
                     continue
+                if len(meta[0]) >= 3 and _all_zero(gi, j):
+                    continue  # a zero conv kernel (ConvLSTM2D state), not a weight
                 if mul_reads and (len(meta[0]) != 1 or not (crossed or mul_reads > 1)):
                     continue  # a per-call constant, not a reused peephole weight
                 entry = (_site_name(walker, site), meta[0], meta[1], "frozen constant")
@@ -436,7 +464,10 @@ def _find_readers(walker: _Walker, roles: Sequence[str]) -> dict[tuple[Site, int
             elif op in _ELEMENTWISE and fname is None:  # most multiply activations: skip fast
                 ports = _quick_ports(gi, i)
             for port in ports:
-                for site, crossed in walker.sources(fname, i, port):
+                found = walker.sources(fname, i, port)
+                if op in _FLAT_PARAMS and fname is None:
+                    found = _packed_sources(gi, i, port)
+                for site, crossed in found:
                     wgi = walker.graph(site[0])
                     wop = wgi.ops[site[1]]
                     if wop not in _WEIGHT_MAKERS:
@@ -454,6 +485,29 @@ def _find_readers(walker: _Walker, roles: Sequence[str]) -> dict[tuple[Site, int
                     out.setdefault(((fname, i), port), []).append((site, crossed, 0))
     for key, site, crossed in pending_mul:
         out.setdefault(key, []).append((site, crossed, len(mul_sites[site])))
+    return out
+
+
+# A cuDNN op's flat params buffer is often packed from the canonical weights (tf-keras' CuDNNLSTM
+# concatenates their reshaped transposes): follow every input of these ops back to the weights.
+_FLAT_PARAMS = frozenset({"CudnnRNN", "CudnnRNNV2", "CudnnRNNV3"})
+_PACKING = PASS_THROUGH | {"ConcatV2", "Concat", "Reshape", "Transpose", "Pack"}
+
+
+def _packed_sources(gi: GraphIndex, i: int, port: int) -> list[tuple[Site, bool]]:
+    ins = gi.data_inputs(i)
+    if port >= len(ins):
+        return []
+    todo, seen, out = [ins[port][0]], set(), []
+    while todo and len(seen) < 256:
+        j = todo.pop()
+        if j in seen:
+            continue
+        seen.add(j)
+        if gi.ops[j] in _WEIGHT_MAKERS:
+            out.append(((None, j), False))
+        elif gi.ops[j] in _PACKING:
+            todo += [x for x, _ in gi.data_inputs(j)]
     return out
 
 
