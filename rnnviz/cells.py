@@ -14,14 +14,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from rnnviz.cellkinds import CELL_KINDS, GATE_LABELS
 from rnnviz.spec import LayerSpec
 from rnnviz.tfcompat import tf, v1
 
 rnn_cell = v1.nn.rnn_cell
 
-# Gate names in the order TF's cells split their gate matrix.
-LSTM_GATES = ("i", "j", "f", "o")  # input gate, candidate (new input), forget gate, output gate
-GRU_GATES = ("r", "u")  # reset gate, update gate
+# Gate keys in the order TF1's cells split their gate matrix, and their labels: from the registry.
+LSTM_GATES = tuple(g.key for g in CELL_KINDS["lstm"].gates)  # i, j, f, o
+GRU_GATES = tuple(g.key for g in CELL_KINDS["gru"].gates[:2])  # r, u: the sigmoid split
+__all__ = ["GATE_LABELS", "CallRecord", "RecordingCell", "make_cell", "wrap_dropout"]
 _ACTIVATIONS = {"Sigmoid", "Tanh", "Relu", "Softsign"}
 _PASS_THROUGH = {
     "Add",

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import pytest
 
+from rnnviz.builder import build
 from rnnviz.reporting import report
+from rnnviz.reporting.flops import tfprof_params
 from rnnviz.reporting.text import render
+from rnnviz.spec import load_spec, sample_names
 from rnnviz.tfcompat import control_flow, tf, v1
 
 
@@ -90,13 +93,120 @@ def test_tf_keras_lstm_saved_model(tmp_path):
     model.build((None, 5))
     model.save(tmp_path / "keras_sm", save_format="tf")
     r = report(tmp_path / "keras_sm")
-    assert r.source_kind == "saved_model" and r.params.source == "saved_objects"
+    assert r.source_kind == "saved_model" and r.params.source == "variables"
     assert r.params.total == model.count_params()
     kernel = next(v for v in r.params.variables if v.name.endswith("lstm_cell/kernel"))
-    assert kernel.shape == (4, 24) and [g.gate for g in kernel.gates] == ["i", "f", "c", "o"]
+    assert kernel.shape == (4, 24) and [g.gate for g in kernel.gates] == ["i", "f", "j", "o"]
     assert kernel.layer == 0 and r.params.recurrent == 4 * 24 + 6 * 24 + 24
     loops = [lp for lp in r.loops if lp.kind == "v2_while"]
     assert loops and all(lp.in_function for lp in loops) and all(lp.body_ops > 0 for lp in loops)
     assert r.recurrent is True
     assert r.ops.function_ops > r.ops.total  # the model lives in the function library
     assert r.sizes.saved_model_bytes > 0
+
+
+# ---- weights wherever they live, cells from the dataflow (issue 8, items 2 and 3) -------------
+def _freeze(model) -> object:
+    """The v1 frozen graph of a built model (forward outputs), as users download them."""
+    with model.graph.as_default():
+        sess = model.session()
+        sess.run(model.init_op)
+        return v1.graph_util.convert_variables_to_constants(
+            sess, model.graph_def(), [model.logits.op.name]
+        )
+
+
+def _cells(r) -> list[tuple]:
+    return sorted((c.layer, c.direction, c.kind, c.form, c.calls) for c in r.timesteps.cells)
+
+
+@pytest.mark.parametrize("name", sample_names())
+def test_frozen_twin_of_every_sample_has_the_same_params(name):
+    model = build(load_spec(name).with_steps(3))
+    live, frozen = report(model.graph_def(), tfprof=False), report(_freeze(model), tfprof=False)
+    assert frozen.params.total == live.params.total == tfprof_params(model.graph)
+    assert frozen.params.source == "frozen constants" and "frozen" not in live.params.source
+    assert {v.origin for v in frozen.params.variables} == {"frozen constant"}
+    assert frozen.params.recurrent == live.params.recurrent
+    assert _cells(frozen) == _cells(live) and frozen.unrolled_steps == live.unrolled_steps
+
+
+def test_keras_simple_rnn_unrolled_with_one_scope_per_step():
+    import tf_keras
+
+    graph = tf.Graph()
+    with graph.as_default():
+        x = v1.placeholder(tf.float32, [None, 40, 3], name="x")
+        layer = tf_keras.layers.SimpleRNN(5, unroll=True)
+        layer(x)
+    assert "simple_rnn/simple_rnn_cell_40/MatMul" in {n.name for n in graph.as_graph_def().node}
+    r = report(graph.as_graph_def())
+    assert r.unrolled_steps == 40 and r.timesteps.forms == ("unrolled",)
+    assert [(c.kind, c.calls) for c in r.timesteps.cells] == [("keras_simple_rnn", 40)]
+    assert r.states.by_kind == {"h": 40}
+    assert {tag[2] for tag in r.timesteps.tags.values()} == set(range(40))
+    assert r.params.total == layer.count_params() and r.params.recurrent == r.params.total
+
+
+def test_static_rnn_with_lengths_under_control_flow_v2_runs_each_step_in_an_if():
+    graph = tf.Graph()
+    with graph.as_default(), control_flow("v2"):
+        x = v1.placeholder(tf.float32, [None, 4, 3], name="x")
+        lengths = v1.placeholder(tf.int32, [None], name="lengths")
+        cell = v1.nn.rnn_cell.GRUCell(5)
+        v1.nn.static_rnn(cell, tf.unstack(x, axis=1), sequence_length=lengths, dtype=tf.float32)
+    gd = graph.as_graph_def()
+    assert sum(n.op == "StatelessIf" for n in gd.node) >= 4
+    r = report(gd)
+    assert r.recurrent and r.unrolled_steps == 4
+    assert _cells(r) == [(0, "fw", "gru", "unrolled", 4)]
+
+
+def test_embedding_updated_only_by_sparse_ops_counts():
+    graph = tf.Graph()
+    with graph.as_default():
+        ids = v1.placeholder(tf.int32, [None, 5], name="ids")
+        table = v1.get_variable("embedding", [1000, 16])
+        w = v1.get_variable("head/w", [16, 3])
+        logits = tf.matmul(tf.reduce_mean(tf.nn.embedding_lookup(table, ids), 1), w)
+        v1.train.AdamOptimizer(0.1).minimize(tf.reduce_sum(logits), name="train")
+    r = report(graph.as_graph_def())  # no collection: the optimizer says what is trained
+    assert r.params.total == 1000 * 16 + 16 * 3
+    origin = {v.name: v.origin for v in r.params.variables}
+    assert origin == {"embedding": "sparse update", "head/w": "variable"}
+    assert r.params.source == "optimizer"
+
+
+def test_fused_block_lstm_is_neither_unrolled_nor_a_loop():
+    graph = tf.Graph()
+    with graph.as_default():
+        x = v1.placeholder(tf.float32, [6, None, 3], name="x")  # time major
+        w = v1.get_variable("w", [3 + 4, 16])
+        b = v1.get_variable("b", [16])
+        zero = tf.zeros(tf.stack([tf.shape(x)[1], 4]))
+        tf.raw_ops.BlockLSTMV2(
+            seq_len_max=tf.constant(6, tf.int64), x=x, cs_prev=zero, h_prev=zero,
+            w=w, wci=tf.zeros([4]), wcf=tf.zeros([4]), wco=tf.zeros([4]), b=b,
+        )  # fmt: skip
+    r = report(graph.as_graph_def())
+    assert r.recurrent and r.timesteps.forms == ("fused",) and r.unrolled_steps == 0
+    assert _cells(r) == [(0, "fw", "block_lstm", "fused", 1)]
+    assert r.params.total == 7 * 16 + 16 and r.params.recurrent == r.params.total
+
+
+def test_keras_bidirectional_layers_in_dataflow_order_and_backward_is_bw():
+    import tf_keras
+
+    graph = tf.Graph()
+    with graph.as_default():
+        x = v1.placeholder(tf.float32, [None, 5, 3], name="x")
+        h = tf_keras.layers.Bidirectional(tf_keras.layers.LSTM(4, return_sequences=True))(x)
+        tf_keras.layers.GRU(6)(h)
+    r = report(graph.as_graph_def(), steps=5)
+    assert sorted((c.layer, c.direction, c.kind) for c in r.timesteps.cells) == [
+        (0, "bw", "keras_lstm"),
+        (0, "fw", "keras_lstm"),
+        (1, "fw", "keras_gru"),
+    ]
+    layer_of = {v.name.split("/")[1]: (v.layer, v.direction) for v in r.params.variables}
+    assert layer_of["backward_lstm"] == (0, "bw") and layer_of["forward_lstm"] == (0, "fw")

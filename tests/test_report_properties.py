@@ -69,3 +69,48 @@ def test_bidirectional_has_twice_the_recurrent_params(spec, unroll):
     r_uni, r_bi = report(build(uni), tfprof=False), report(build(bi), tfprof=False)
     assert r_bi.params.recurrent == 2 * r_uni.params.recurrent > 0
     assert {lp.direction for lp in r_bi.params.by_layer} == {"fw", "bw"}
+
+
+@st.composite
+def long_static_specs(draw) -> ModelSpec:
+    """Long enough (>= 16 steps) that the report matches later calls to a window of early ones."""
+    return draw(specs(max_layers=2)).replace(time_steps=draw(st.integers(16, 18)))
+
+
+@settings(max_examples=3, deadline=None)
+@given(spec=long_static_specs())
+def test_inferred_steps_equal_the_builder_record_on_long_graphs(spec):
+    from rnnviz.reporting.timesteps import op_steps
+
+    model = build(spec)
+    inferred = op_steps(model.graph_def())
+    for t in model.step_tensors:
+        assert inferred[t.name.split(":")[0]] == (t.layer, t.direction, t.step), t.name
+    r = report(model.graph_def(), tfprof=False)
+    assert r.unrolled_steps == spec.time_steps
+    want = sorted((k, d) for k in range(len(spec.layers)) for d in spec.directions)
+    assert sorted((c.layer, c.direction) for c in r.timesteps.cells) == want
+    assert [c.kind for c in sorted(r.timesteps.cells, key=lambda c: (c.layer, c.direction))][
+        :: len(spec.directions)
+    ] == [layer.cell for layer in spec.layers]
+
+
+@settings(max_examples=4, deadline=None)
+@given(spec=specs(max_layers=2), unroll=st.sampled_from(["static", "dynamic"]))
+def test_a_frozen_graph_reports_the_same_weights_and_cells(spec, unroll):
+    from rnnviz.tfcompat import v1
+
+    model = build(spec.replace(unroll=unroll))
+    with model.graph.as_default():
+        sess = model.session()
+        sess.run(model.init_op)
+        frozen = v1.graph_util.convert_variables_to_constants(
+            sess, model.graph_def(), [model.logits.op.name]
+        )
+    live, cold = report(model.graph_def(), tfprof=False), report(frozen, tfprof=False)
+    assert cold.params.total == live.params.total and cold.params.source == "frozen constants"
+    assert [(lp.layer, lp.direction, lp.cell, lp.count) for lp in cold.params.by_layer] == [
+        (lp.layer, lp.direction, lp.cell, lp.count) for lp in live.params.by_layer
+    ]
+    key = lambda c: (c.layer, c.direction, c.kind, c.form, c.calls)  # noqa: E731
+    assert sorted(map(key, cold.timesteps.cells)) == sorted(map(key, live.timesteps.cells))

@@ -65,7 +65,7 @@ def test_all_sources_agree(model, files):
         assert r.ops.total == base.ops.total
     saved = others[5]
     assert saved.sizes.saved_model_bytes and saved.sizes.saved_model_bytes > saved.params.bytes
-    assert saved.params.source == "collection"
+    assert saved.params.source == "variables"
 
 
 def test_load_graph_def_is_parse_only(files):

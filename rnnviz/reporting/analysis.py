@@ -22,15 +22,25 @@ from typing import Any
 
 from rnnviz.errors import InputFileError
 from rnnviz.reporting.flops import count_flops
-from rnnviz.reporting.graph import VARIABLE_OPS, CorruptNode, GraphIndex, GraphSet
-from rnnviz.reporting.loops import ENTER_OPS, WHILE_OPS, LoopWalk, walk_loops, with_depths
-from rnnviz.reporting.model import FlopsSummary, LoopInfo, ParamsSummary, Variable
-from rnnviz.reporting.params import cell_scope, summarize_params
+from rnnviz.reporting.graph import CorruptNode, GraphIndex, GraphSet
+from rnnviz.reporting.loops import LoopWalk, walk_loops, with_depths
+from rnnviz.reporting.model import FlopsSummary, LoopInfo, ParamsSummary
+from rnnviz.reporting.params import assign_cells, summarize_params
 from rnnviz.reporting.roles import roles_of
 from rnnviz.reporting.shapes import Shapes
 from rnnviz.reporting.sources import SourceInfo, check_index, load_graph_def, load_slim
-from rnnviz.reporting.timesteps import Cell, StepTag, tag_steps
+from rnnviz.reporting.timesteps import (
+    Cell,
+    CellCall,
+    StepTag,
+    cell_calls,
+    function_cells,
+    fused_cells,
+    loop_cells,
+    tag_steps,
+)
 from rnnviz.reporting.trips import Steps, check_steps, graph_trips, settle
+from rnnviz.reporting.weights import Weight, Weights, find_weights
 
 
 @dataclass(eq=False)
@@ -43,6 +53,8 @@ class Analysis:
     graphs: GraphSet  # main graph index + library functions, indexed on demand
     roles: list[str]  # per main-graph op (same order as `index.names`)
     cells: list[Cell]  # unrolled recurrent cells of the main graph
+    all_cells: list[Cell]  # every recurrent cell: unrolled, loop bodies and fused ops
+    weight_set: Weights  # every weight and the ops that read it (weights.py)
     tags: dict[int, StepTag]  # main-graph op index -> (layer, direction, step)
     walk: LoopWalk  # the bodies reached from the entry points (main graph, calls, loop bodies)
     loops: tuple[LoopInfo, ...]  # every reachable loop, nested, with its trip count
@@ -53,6 +65,7 @@ class Analysis:
     spec: Any = None  # the ModelSpec when rnnviz built the graph
     step_tensors: tuple[Any, ...] = ()  # the builder's record of per-step tensors
     _by_name: dict[str, StepTag] | None = field(default=None, repr=False)
+    _calls: tuple[CellCall, ...] | None = field(default=None, repr=False)
 
     @property
     def index(self) -> GraphIndex:
@@ -74,14 +87,16 @@ class Analysis:
         return self.spec is not None
 
     @property
-    def weights(self) -> tuple[Variable, ...]:
-        """Every weight tensor the model computes with (today: its trainable variables)."""
-        return self.params.variables
+    def weights(self) -> tuple[Weight, ...]:
+        """Every weight tensor the model computes with, with its cell, role and gates."""
+        return assign_cells(self.graphs, self.weight_set, self.all_cells)
 
     @property
-    def calls(self) -> list[Cell]:
-        """The recurrent cells' calls (today: one record per unrolled cell, all its calls)."""
-        return self.cells
+    def calls(self) -> tuple[CellCall, ...]:
+        """One record per call of every recurrent cell (built on first use)."""
+        if self._calls is None:
+            self._calls = cell_calls(self.index, self.all_cells)
+        return self._calls
 
     def step_tags(self) -> dict[str, StepTag]:
         """Op name -> (layer, direction, step) for the ops of unrolled cell calls."""
@@ -158,13 +173,18 @@ def _analyse(
     step_tensors = tuple(source.step_tensors) if built else ()
     graphs = GraphSet(graph_def, main)
     roles = roles_of(main.names, main.ops, main.tops)
-    cells, tags = tag_steps(main, roles, step_tensors)
+    cells, tags = tag_steps(main, roles, step_tensors, graphs)
     shapes = Shapes(main)
     walk = walk_loops(graphs, roles, shapes, info.signatures)
+    all_cells = [
+        *cells,
+        *function_cells(graphs, roles),
+        *loop_cells(graphs, roles, walk.frames.members),
+        *fused_cells(graphs, roles),
+    ]
+    weight_set = find_weights(graphs, roles, info)
     loops, flops = _loops_and_flops(graphs, walk, roles, cells, spec, steps)
-    params = summarize_params(
-        main, info, [c.var_scope for c in cells] + _loop_captures(main, roles, walk.frames.members)
-    )
+    params = summarize_params(graphs, weight_set, all_cells)
     return Analysis(
         source=source,
         source_info=info,
@@ -172,6 +192,8 @@ def _analyse(
         graphs=graphs,
         roles=roles,
         cells=cells,
+        all_cells=all_cells,
+        weight_set=weight_set,
         tags=tags,
         walk=walk,
         loops=loops,
@@ -206,22 +228,6 @@ def _loops_and_flops(
     flops, per_step = count_flops(walk, loops, cells, roles)
     loops = [dataclasses.replace(lp, flops_per_step=per_step.get(lp.name)) for lp in loops]
     return tuple(with_depths(loops)), flops
-
-
-def _loop_captures(main: GraphIndex, roles: list[str], frames: dict[str, list[int]]) -> list[str]:
-    """Variable scopes of the weights that forward loops read (their recurrent cells)."""
-    if not (main.op_types & WHILE_OPS) and not frames:
-        return []
-    starts = [i for i, op in enumerate(main.ops) if op in WHILE_OPS and roles[i] == "forward"]
-    for members in frames.values():
-        starts += [i for i in members if main.ops[i] in ENTER_OPS and roles[i] == "forward"]
-    scopes = set()
-    for i in starts:
-        for j, _ in main.data_inputs(i) if main.ops[i] in WHILE_OPS else [(i, 0)]:
-            var = main.walk_back(j, VARIABLE_OPS, hops=6)
-            if var is not None:
-                scopes.add(cell_scope(main.names[var]))
-    return sorted(scopes)
 
 
 __all__ = ["Analysis", "analyse", "gc_paused", "is_built_model"]

@@ -57,20 +57,22 @@ def report(
 def _assemble(a: Analysis, memory: bool, tfprof: bool | None, batch: int) -> GraphReport:
     info, spec, main, loops = a.source_info, a.spec, a.index, list(a.loops)
     cells, tags = a.cells, a.tags
-    unrolled = max((c.calls for c in cells), default=0)
+    unrolled = max((c.calls for c in a.all_cells if c.form == "unrolled"), default=0)
+    forms = tuple(f for f in ("unrolled", "loop", "fused") if any(c.form == f for c in a.all_cells))
     timesteps = TimestepsSummary(
         unrolled_steps=unrolled,
         ops_per_step=round(len(tags) / unrolled, 3) if unrolled else 0.0,
         tagged_ops=len(tags),
         source=("builder_record" if a.step_tensors else "inferred") if cells else "none",
         cells=tuple(
-            CellCalls(c.layer, c.direction, c.op_scope, c.calls, len(c.ops))
-            for c in sorted(cells, key=lambda c: (c.layer, c.direction))
+            CellCalls(c.layer, c.direction, c.scope, c.calls, len(c.ops), c.kind, c.form)
+            for c in sorted(a.all_cells, key=lambda c: (c.layer, c.direction, c.form))
         ),
         tags=a.step_tags(),
+        forms=forms,
     )
     forward_loops = [lp for lp in loops if lp.role == "forward"]
-    recurrent = bool(cells) or bool(forward_loops)
+    recurrent = bool(forms) or bool(forward_loops)
     flops = _flops(a, tfprof)
     tensors = from_record(a.step_tensors) if a.step_tensors else infer_states(main, cells, a.shapes)
     exits = loop_exits(a.graphs, a.roles, loops, a.frames, a.shapes)

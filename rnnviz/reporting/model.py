@@ -112,13 +112,14 @@ class Variable(Plain):
         "other"  # kernel | recurrent_kernel | bias | projection | peephole | embedding | other
     )
     gates: tuple[GateSlice, ...] = ()
+    origin: str = "variable"  # variable | frozen constant | sparse update | captured input
 
 
 @dataclass(frozen=True)
 class LayerParams(Plain):
     layer: int
     direction: str
-    cell: str  # lstm | gru | basic_rnn | unknown
+    cell: str  # a kind of rnnviz.cellkinds.CELL_KINDS (lstm, gru, keras_lstm, ..., generic)
     count: int
 
 
@@ -129,20 +130,22 @@ class ParamsSummary(Plain):
     recurrent: int  # parameters of the recurrent cells (not the head or embeddings)
     variables: tuple[Variable, ...]
     by_layer: tuple[LayerParams, ...]
-    source: (
-        str  # where "trainable" came from: collection | saved_objects | apply_ops | all_variables
-    )
+    # Where the total came from, in words: "variables", "frozen constants", "optimizer",
+    # "captured inputs", several joined with " + " (see rnnviz.reporting.weights).
+    source: str
 
 
 @dataclass(frozen=True)
 class CellCalls(Plain):
-    """One recurrent cell (layer, direction) of an unrolled graph and how often it was called."""
+    """One recurrent cell (layer, direction) and how often the graph calls it."""
 
     layer: int
     direction: str
     scope: str
-    calls: int
+    calls: int  # unrolled: one per step; loop and fused: 1
     ops: int
+    kind: str = "generic"  # a kind of rnnviz.cellkinds.CELL_KINDS
+    form: str = "unrolled"  # unrolled | loop | fused
 
 
 @dataclass(frozen=True)
@@ -152,6 +155,7 @@ class TimestepsSummary(Plain):
     tagged_ops: int
     source: str  # builder_record | inferred | none
     cells: tuple[CellCalls, ...] = ()
+    forms: tuple[str, ...] = ()  # the forms present: unrolled | loop | fused
     tags: dict[str, tuple[int, str, int]] = field(default_factory=dict)  # op -> (layer, dir, step)
 
 

@@ -14,14 +14,13 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
+from rnnviz.cellkinds import CELL_KINDS, OP_STATE_PORTS
 from rnnviz.reporting.graph import GraphIndex, GraphSet, dtype_name, time_step
 from rnnviz.reporting.loops import WHILE_OPS
 from rnnviz.reporting.model import LoopExit, LoopInfo, StatesSummary, StateTensor
 from rnnviz.reporting.shapes import Shapes
 from rnnviz.reporting.timesteps import Cell
 
-LSTM_GATES = ("i", "j", "f", "o")
-GRU_GATES = ("r", "u")
 _ACT = frozenset({"Sigmoid", "Tanh", "Relu", "Softsign"})
 _PASS = frozenset({"Add", "AddV2"})
 
@@ -45,7 +44,7 @@ def infer_states(gi: GraphIndex, cells: Sequence[Cell], shapes: Shapes) -> list[
             ops.sort()
         if cell.calls < 2 or not calls[0] or any(len(c) != len(calls[0]) for c in calls):
             continue
-        picks = _first_call_states(gi, calls[0], set(calls[1]))
+        picks = _first_call_states(gi, calls[0], set(calls[1]), cell.kind)
         # Every call made the same ops: shapes of call 1 stand for all later calls, which
         # spares a shape walk down the whole unrolled chain.
         known = {
@@ -71,10 +70,16 @@ def infer_states(gi: GraphIndex, cells: Sequence[Cell], shapes: Shapes) -> list[
 
 
 def _first_call_states(
-    gi: GraphIndex, call0: list[int], call1: set[int]
+    gi: GraphIndex, call0: list[int], call1: set[int], kind: str = "generic"
 ) -> list[tuple[str, int, int]]:
-    """(kind, position in call, output port) of h, c and the gates in a cell's first call."""
+    """(kind, position in call, output port) of h, c and the gates in a cell's first call.
+    Gate names and their order come from the cell kind in the registry."""
     pos = {node: p for p, node in enumerate(call0)}
+    for node in call0:  # a block cell: one op, its outputs named by the registry
+        ports = OP_STATE_PORTS.get(gi.ops[node])
+        if ports is not None:
+            return [(name, pos[node], port) for name, port in ports.items()]
+    gates = [g.key for g in CELL_KINDS[kind].gates] if kind in CELL_KINDS else []
     inside = set(call0)
     # State outputs: ops of call 0 read by call 1 (LSTM: c and h; GRU/RNN: h).
     states = sorted({j for i in call1 for j, _ in gi.data_inputs(i) if j in inside})
@@ -96,15 +101,15 @@ def _first_call_states(
             continue
         n = gi.attr(i, "num_split")
         n = int(n.i) if n is not None else 0
-        if n == 4 and len(states) >= 2:
-            for port, gate in enumerate(LSTM_GATES):
+        if n == 4 and len(states) >= 2 and len(gates) == 4:
+            for port, gate in enumerate(gates):
                 act = _activation_after(gi, consumers, i, port, inside)
                 if act is not None:
                     picks.append((gate, pos[act], 0))
         elif n == 2:
             ins = gi.data_inputs(i)
-            if len(ins) > 1 and gi.ops[ins[1][0]] == "Sigmoid":
-                picks += [(g, pos[i], port) for port, g in enumerate(GRU_GATES)]
+            if len(ins) > 1 and gi.ops[ins[1][0]] == "Sigmoid" and len(gates) >= 2:
+                picks += [(g, pos[i], port) for port, g in enumerate(gates[:2])]
     return picks
 
 
