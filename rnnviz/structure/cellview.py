@@ -24,6 +24,7 @@ from rnnviz.structure.facts import CellKindView, Facts, cell_scope
 from rnnviz.structure.layout import OP_H, OP_W, dot_layout
 
 MAX_OPS = 120  # ops drawn in one expanded block before a "+k more" node
+LOOPOP_W = 330  # the While op's node is wide: its label names the body function
 MAX_VARS = 8  # loop variables drawn one by one before a "+k more" node
 _READS = ("TensorListGetItem", "TensorArrayReadV3", "TensorArrayGatherV3", "TensorListGather")
 _WRITES = ("TensorListSetItem", "TensorArrayWriteV3", "TensorArrayScatterV3")
@@ -237,7 +238,7 @@ def step_view(cid: str, block: dict[str, Any], ops: Sequence[tuple[str, str]], f
         return None
     _, kind, roles = cells[0]
     weights = facts.weights.get((block.get("layer"), block.get("direction") or "fw"), [])
-    return cell_view(cid, "", kind, roles, weights, 0, 30, cid)
+    return cell_view(cid, "", kind, roles, weights, 0, 0, cid)
 
 
 def loop_view(cid: str, loop: dict[str, Any] | None, ops: Sequence[tuple[str, str]], facts: Facts):
@@ -260,9 +261,10 @@ def loop_view(cid: str, loop: dict[str, Any] | None, ops: Sequence[tuple[str, st
             "op",
             "loopop",
             head,
-            0,
+            (LOOPOP_W - OP_W) / 2,  # left-aligned with the column below
             0,
             short="While" if v2 else "v1 frame",
+            w=LOOPOP_W,
             tip=f"loop {loop.get('name', cid)} ({loop.get('role', '')})",
             **p,
         )

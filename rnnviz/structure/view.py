@@ -30,6 +30,9 @@ OPS = "@ops"  # suffix of an expanded id at level 2 (ops): "L0/fw/t5@ops"
 BLOCK_KINDS = ("step", "role", "loop")
 SHORT_CHARS = 9  # a far-out label longer than this would not fit a block at the fitted zoom
 ROLE_COL_W = 240  # columns holding role and loop blocks are wider: their names are longer
+PAD = 30  # margin inside an expanded block
+TITLE = 40  # an expanded block's title above its contents
+NODE_W, NODE_H = 170, 60  # the widest inner node (app/figures.py draws them 150-170 x 46-60)
 _SHORT_ROLES = {"initialization": "init", "save_restore": "save", "(other scopes)": "other"}
 
 
@@ -162,7 +165,12 @@ def _contents(
         ops.extend(block_ops)
         pairs.extend((off + a, off + c) for a, c in block_pairs)
     if level == 1 and d["kind"] == "loop":
-        loop = facts.loops.get(cid.removeprefix("loop/"))
+        block = part.blocks[fines[0]]
+        loop = facts.loops.get(cid.removeprefix("loop/")) or {
+            "name": cid.removeprefix("loop/"),
+            "kind": "v2_while" if block.detail else "v1_frame",
+            "body_function": block.detail or None,
+        }
         return cellview.loop_view(cid, loop, ops, facts)
     if level == 1 and d["kind"] == "step" and len(fines) == 1:
         semantic = cellview.step_view(cid, d, ops, facts)
@@ -184,6 +192,20 @@ def _bring_forward(
     ops[slot], ops[at] = ops[at], ops[slot]
     swap = {slot: at, at: slot}
     return ops, [(swap.get(a, a), swap.get(b, b)) for a, b in pairs]
+
+
+def _extent(nodes: list[dict[str, Any]]) -> tuple[float, float, float, float]:
+    """(x1, y1, x2, y2) the inner nodes cover, with their drawn sizes (NODE_W x NODE_H)."""
+    placed = [n for n in nodes if "x" in n]
+    if not placed:
+        return (0.0, 0.0, 0.0, 0.0)
+    half_w = [(n.get("w") or NODE_W) / 2 for n in placed]
+    return (
+        min(n["x"] - h for n, h in zip(placed, half_w, strict=True)),
+        min(n["y"] for n in placed) - NODE_H / 2,
+        max(n["x"] + h for n, h in zip(placed, half_w, strict=True)),
+        max(n["y"] for n in placed) + NODE_H,  # room for a 2-line label of the last row
+    )
 
 
 def has_semantic_view(d: Mapping[str, Any]) -> bool:
@@ -249,9 +271,10 @@ def make_view(
     for cid in opened:
         inner = _contents(part, cid, drawn[cid], fine_of[cid], levels[cid], facts, per_block, focus)
         col, row = cells[cid]
-        col_w[col] = max(col_w[col], int(inner[2]) + 60)
-        row_h[row] = max(row_h[row], int(inner[3]) + 70)
-        contents[cid] = inner
+        box = _extent(inner[0])
+        col_w[col] = max(col_w[col], int(box[2] - box[0]) + 2 * PAD)
+        row_h[row] = max(row_h[row], int(box[3] - box[1]) + 2 * PAD + TITLE)
+        contents[cid] = (inner[0], inner[1], box)
 
     xs = layout.offsets((c for c, _ in cells.values()), col_w)
     ys = layout.offsets((r for _, r in cells.values()), row_h)
@@ -267,11 +290,14 @@ def make_view(
         nodes.append(d)
         if cid not in contents:
             continue
-        inner_nodes, inner_edges, _w, _h = contents[cid]
+        inner_nodes, inner_edges, box = contents[cid]
+        # The grid cell's corner (block centres sit half a default cell in), then the margin.
+        x0 = xs[col] - layout.CELL_W / 2 + PAD - box[0]
+        y0 = ys[row] - layout.CELL_H / 2 + PAD + TITLE - box[1]
         for n in inner_nodes:
             n = dict(n)
             if "x" in n:
-                n["x"], n["y"] = xs[col] + n["x"], ys[row] + n["y"]
+                n["x"], n["y"] = x0 + n["x"], y0 + n["y"]
             n.setdefault("block", cid)
             nodes.append(n)
         edge_list.extend(inner_edges)
