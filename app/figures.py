@@ -79,7 +79,9 @@ STYLESHEET: list[dict[str, Any]] = [
             "text-halign": "center",
             "font-weight": "bold",
             "border-style": "dashed",
-            "padding": 14,
+            "padding": 24,
+            # The title above the box takes clicks too: the sure place to click an open block.
+            "text-events": "yes",
         },
     },
     {

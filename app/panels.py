@@ -206,13 +206,34 @@ def _rows(pairs: list[tuple[str, str]]) -> list[Any]:
     return [html.Tr([html.Td(a), html.Td(b)]) for a, b in pairs]
 
 
-def details_of(cache_dir: Path, key: str, which: str, selected: dict[str, Any] | None) -> Any:
+def _node_data(
+    cache_dir: Path,
+    key: str,
+    which: str,
+    selected: dict[str, Any],
+    expanded: list[str] | None,
+    facts: Facts,
+) -> dict[str, Any]:
+    """The data of a selected element known only by id (a selection restored from the URL)."""
+    if not selected.get("id"):
+        return {}
+    view = make_view(jobs.load_partition(cache_dir, key, which), expanded or (), facts=facts)
+    return next((dict(n) for n in view.nodes if n["id"] == selected["id"]), {})
+
+
+def details_of(
+    cache_dir: Path,
+    key: str,
+    which: str,
+    selected: dict[str, Any] | None,
+    expanded: list[str] | None = None,
+) -> Any:
     """The side panel for the selected element: a block's place and weights, or an op's type,
     attributes, input/output shapes and the weights it reads."""
     if not selected:
         return html.Div("Click a block or an op to see what it is.", className="hint")
     facts, _ = _facts(cache_dir, key, which)
-    data = selected.get("data") or {}
+    data = selected.get("data") or _node_data(cache_dir, key, which, selected, expanded, facts)
     names = [selected["name"]] if selected.get("name") else list(data.get("ops") or [])
     head = [html.B(data.get("label", selected.get("name", "")).replace("\n", " · "))]
     if data.get("layer") is not None:
@@ -287,14 +308,18 @@ def register_expand(
         Input(sub_id(graph_id, "reset"), "n_clicks"),
     ]
     if initial_id:
-        states.append(State(initial_id, "data"))
+        inputs.append(Input(initial_id, "data"))
 
-    def update(source: Any, tap: Any, pattern: Any, _reset: Any, expanded: Any, _s: Any, *rest):
+    def update(source: Any, tap: Any, pattern: Any, _reset: Any, *rest: Any):
+        *url_state, expanded, _source = rest
         trigger = ctx.triggered_id
+        init = (url_state[0] or {}).get(which or "file") if url_state else None
+        if trigger in (source_id, initial_id) and _matches(init, source):
+            # The build the URL names (whichever arrives first, the URL or the build).
+            return init.get("expand") or [], init.get("select"), ""
+        if trigger == initial_id:
+            return no_update, no_update, no_update
         if trigger == source_id or trigger == sub_id(graph_id, "reset"):
-            init = (rest[0] or {}).get(which or "file") if rest else None
-            if trigger == source_id and _matches(init, source):
-                return init.get("expand") or [], init.get("select"), ""
             return [], None, ""
         if trigger == sub_id(graph_id, "search"):
             if not pattern or not source:
@@ -316,10 +341,11 @@ def register_expand(
         prevent_initial_call=True,
     )(update)
 
-    def show(selected: Any, source: Any) -> tuple[Any, str]:
+    def show(selected: Any, source: Any, expanded: Any) -> tuple[Any, str]:
         if not source:
             return details_of(settings().cache_dir, "", "", None), ""
-        body = details_of(settings().cache_dir, source["key"], which_of(source), selected)
+        cache = settings().cache_dir
+        body = details_of(cache, source["key"], which_of(source), selected, expanded)
         return body, (selected or {}).get("id") or (selected or {}).get("name") or ""
 
     app.callback(
@@ -327,6 +353,7 @@ def register_expand(
         Output(sub_id(graph_id, "sel"), "children"),
         Input(selected_id, "data"),
         State(source_id, "data"),
+        State(store_id, "data"),
     )(show)
 
 

@@ -13,6 +13,9 @@
   "use strict";
   const FAR_PX = 12; // on-screen font size of labels once zoomed out below their base size
   const CHAR_W = 0.6; // average glyph width / font size (system sans-serif)
+  // After an expansion the camera zooms out to keep what was on screen, but not below the zoom
+  // at which a block's short label ("t5") still fits its box: past that the block alone is kept.
+  const KEEP_ZOOM_FLOOR = 0.2;
   const attached = new WeakSet();
   let tip = null;
 
@@ -235,8 +238,9 @@
         let keep = block;
         seen.forEach((nid) => { keep = keep.union(cy.getElementById(nid)); });
         const kb = keep.boundingBox({ includeLabels: false });
-        const ext = cy.extent();
-        bringIntoView(cy, kb.w <= ext.w && kb.h <= ext.h ? keep : block);
+        const fitZ = Math.min((cy.width() * 0.95) / kb.w, (cy.height() * 0.95) / kb.h);
+        if (fitZ >= Math.min(cy.zoom(), KEEP_ZOOM_FLOOR)) bringIntoView(cy, keep);
+        else bringIntoView(cy, block);
         lastTapped = null;
       }
       minimap(cy, id);

@@ -141,9 +141,14 @@ def panel(
     return panels.panel_outputs(settings().cache_dir, build["key"], which, expanded, focus)
 
 
-def state_from_url(search: str | None, spec: str, steps: int) -> tuple[Any, Any, dict]:
+def state_from_url(
+    search: str | None, spec: str, steps: int, loaded: dict | None = None
+) -> tuple[Any, Any, Any]:
     """(spec, T, per-panel state) from the URL at page load; spec and T change only when the URL
-    names other (valid) values, so the build does not restart for nothing."""
+    names other (valid) values, so the build does not restart for nothing. Read once: later
+    changes of the URL are the page writing its own state."""
+    if loaded:
+        return no_update, no_update, no_update
     state = urlstate.decode(search)
     new_spec = state["spec"] if state["spec"] in sample_names() else None
     new_steps = (
@@ -245,9 +250,12 @@ def register(app: Any) -> None:
         Output(ids.SPEC, "value", allow_duplicate=True),
         Output(ids.STEPS, "value", allow_duplicate=True),
         Output(ids.URL_STATE, "data"),
-        Input(ids.STATE_URL, "search"),
+        # Read from the shell's Location, written through this page's own: one component for
+        # both would close a loop (URL -> state -> URL) that Dash refuses.
+        Input(ids.URL, "search"),
         State(ids.SPEC, "value"),
         State(ids.STEPS, "value"),
+        State(ids.URL_STATE, "data"),
         prevent_initial_call="initial_duplicate",
     )(state_from_url)
     app.callback(
