@@ -188,9 +188,10 @@ def _click_frame(driver: Any, graph_id: str, block_id: str) -> None:
 
     x, y, width, height = driver.execute_script(
         "const cy = document.getElementById(arguments[0])._cyreg.cy;"
-        "const b = cy.getElementById(arguments[1]).renderedBoundingBox({includeLabels: false});"
+        "const b = cy.getElementById(arguments[1]).renderedBoundingBox("
+        "  {includeNodes: false, includeEdges: false, includeLabels: true});"
         "const r = cy.container().getBoundingClientRect();"
-        "return [(b.x1 + b.x2) / 2, b.y1 - 7, r.width, r.height];",
+        "return [(b.x1 + b.x2) / 2, (b.y1 + b.y2) / 2, r.width, r.height];",
         graph_id,
         block_id,
     )

@@ -350,6 +350,10 @@ def test_networkx_export_is_the_block_graph(built: dict) -> None:
     # The recurrence: each step feeds the next one of its layer and the layer above.
     assert g.has_edge("L0/fw/t1", "L0/fw/t2") and g.has_edge("L0/fw/t1", "L1/fw/t1")
     assert nx.has_path(g, "L0/fw/t0", "L1/fw/t3")
+    # The one-call entry point gives the same graph (steps inferred from a bare GraphDef).
+    from rnnviz.structure import block_graph
+
+    assert set(block_graph(gd).nodes) == set(partition(gd).blocks)
 
 
 def test_layers_ignore_back_edges_and_respect_forward_ones() -> None:

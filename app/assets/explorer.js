@@ -60,7 +60,7 @@
 
   function bringIntoView(cy, eles) {
     if (!eles || eles.empty()) return;
-    const bb = eles.boundingBox({ includeLabels: false });
+    const bb = eles.boundingBox({ includeLabels: true }); // an open block's title too
     const ext = cy.extent();
     if (bb.w > ext.w * 0.95 || bb.h > ext.h * 0.95) {
       // Bigger than the panel: zoom out around it (never in), so all of it stays visible.
@@ -96,7 +96,10 @@
     if (node.empty()) node = cy.nodes().filter((n) => n.data("name") === text);
     if (node.empty()) return;
     highlight(cy, node);
-    if (node.renderedBoundingBox().w < 40) cy.zoom({ level: 1, position: node.position() });
+    // Zoom in only as far as the selected node's box is 80 px wide: its label then shows.
+    if (node.renderedBoundingBox().w < 80) {
+      cy.zoom({ level: 80 / node.width(), position: node.position() });
+    }
     bringIntoView(cy, node);
   }
 
