@@ -45,6 +45,7 @@
         const w = parent ? n.boundingBox({ includeLabels: false }).w : n.width();
         const h = parent ? Infinity : n.height();
         let text = n.data("label") || "";
+        if (parent) text = text.replace(/\n/g, " · "); // an open block's title: one line
         if (!fits(text, fs, w, h)) text = n.data("short") || "";
         if (!fits(text, fs, w, h)) text = "";
         // An empty label is not a valid bypass value: hide with text-opacity instead.

@@ -31,7 +31,7 @@ BLOCK_KINDS = ("step", "role", "loop")
 SHORT_CHARS = 9  # a far-out label longer than this would not fit a block at the fitted zoom
 ROLE_COL_W = 240  # columns holding role and loop blocks are wider: their names are longer
 PAD = 30  # margin inside an expanded block
-TITLE = 40  # an expanded block's title above its contents
+TITLE = 90  # room above an expanded block for its title (a click target: nothing else there)
 NODE_W, NODE_H = 170, 60  # the widest inner node (app/figures.py draws them 150-170 x 46-60)
 _SHORT_ROLES = {"initialization": "init", "save_restore": "save", "(other scopes)": "other"}
 
