@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 HOST   ?= 127.0.0.1
 PORT   ?= 8050
 
-.PHONY: run test lint format bench system-deps clean
+.PHONY: run test lint format bench bench-anchors system-deps clean
 
 $(STAMP): pyproject.toml Makefile
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -47,8 +47,14 @@ format: $(STAMP)
 	$(VENV)/bin/ruff format rnnviz app tests bench
 	$(VENV)/bin/ruff check --fix rnnviz app tests bench
 
+# bench/anchors.py needs the `anchors` extra: it has its own target below.
 bench: $(STAMP) system-deps
-	for b in bench/*.py; do $(PY) $$b || exit 1; done
+	for b in bench/*.py; do [ $$b = bench/anchors.py ] || $(PY) $$b || exit 1; done
+
+# rnnviz beside Netron, TensorBoard and Model Explorer on the same graphs, in headless Chromium.
+bench-anchors: $(STAMP) system-deps
+	$(PIP) install -q -e '.[anchors]'
+	$(PY) bench/anchors.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache

@@ -8,6 +8,7 @@ The pages call them; the unit tests call them directly.
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -15,6 +16,9 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from rnnviz.charts import KIND_NAMES, KIND_ORDER, fmt, get
+from rnnviz.charts import compare_table as compare_table  # re-exported for the pages
+from rnnviz.charts import report_charts as report_charts  # and app.panels
 from rnnviz.structure import View
 
 # ------------------------------------------------------------------------------------------------
@@ -302,6 +306,17 @@ def curves_figure(series: Mapping[str, Sequence[Mapping[str, Any]]]) -> go.Figur
                 2,
             )
     fig.update_xaxes(title_text="training step")
+    fig.update_yaxes(title_text="cross-entropy loss", row=1, col=1)
+    fig.update_yaxes(title_text="accuracy (0..1)", row=1, col=2)
+    if not series:
+        fig.add_annotation(
+            text="tick a run above to see its curves",
+            showarrow=False,
+            x=0.5,
+            y=0.5,
+            xref="paper",
+            yref="paper",
+        )
     fig.update_layout(height=320, margin={"t": 40, "b": 40, "l": 50, "r": 10}, uirevision="curves")
     return fig
 
@@ -311,21 +326,68 @@ def activation_keys(acts: Mapping[tuple[int, str, str], Any]) -> list[tuple[int,
     return sorted({(k[0], k[1]) for k in acts}, key=lambda r: (r[0], r[1] != "fw"))
 
 
-KIND_ORDER = ("h", "c", "i", "j", "f", "o", "r", "u")
-KIND_NAMES = {
-    "h": "h (output)",
-    "c": "c (cell state)",
-    "i": "i (input gate)",
-    "j": "j (candidate)",
-    "f": "f (forget gate)",
-    "o": "o (output gate)",
-    "r": "r (reset gate)",
-    "u": "u (update gate)",
+# What each recorded kind is the output of (rnnviz.cells records the activation, not the
+# pre-activation): sigmoid gates live in 0..1, tanh outputs (the LSTM candidate j, and h, which is
+# tanh(c) * o or a GRU/basic RNN's tanh output) in -1..1; c is a running sum, unbounded.
+KIND_ACTIVATION = {
+    "i": "sigmoid",
+    "f": "sigmoid",
+    "o": "sigmoid",
+    "r": "sigmoid",
+    "u": "sigmoid",
+    "j": "tanh",
+    "h": "tanh",
+    "c": "linear",
 }
+_SCALES = {"sigmoid": "Viridis", "tanh": "RdBu_r", "linear": "RdBu_r"}
+
+
+def colour_range(kind: str, arrays: Iterable[np.ndarray]) -> tuple[float, float]:
+    """The colour range of one kind's heatmaps in a snapshot: the activation's own range, fixed so
+    that a change between refreshes is a change in the model, not in the scale; an unbounded kind
+    (c) symmetric around 0 by its largest magnitude over all layers. A tanh kind whose values leave
+    -1..1 (h after an LSTM projection) widens the same way, so no value is clipped."""
+    activation = KIND_ACTIVATION.get(kind, "linear")
+    if activation == "sigmoid":
+        return 0.0, 1.0
+    biggest = max((float(np.max(np.abs(a))) for a in arrays if np.size(a)), default=0.0)
+    if activation == "tanh" and biggest <= 1.0:
+        return -1.0, 1.0
+    bound = biggest if biggest > 0 else 1.0
+    return -bound, bound
+
+
+def _range_text(kind: str, zmin: float, zmax: float) -> str:
+    activation = KIND_ACTIVATION.get(kind, "linear")
+    if activation == "sigmoid":
+        return "sigmoid 0..1"
+    if activation == "tanh" and zmax == 1.0:
+        return "tanh -1..1"
+    return f"±{zmax:.2g} (largest |{kind}|)"
+
+
+def _column_colourbar(
+    col: int, cols: int, kind: str, zrange: tuple[float, float], spacing: float, above: float
+) -> dict[str, Any]:
+    """A horizontal colour bar over column `col` (0-based) of a grid of `cols` heatmaps, `above`
+    (paper units) over the plots: read before the heatmaps, without scrolling."""
+    width = (1 - spacing * (cols - 1)) / cols
+    return {
+        "orientation": "h",
+        "x": col * (width + spacing) + width / 2,
+        "xanchor": "center",
+        "y": 1 + above,
+        "yanchor": "bottom",
+        "len": width * 0.95,
+        "thickness": 10,
+        "title": {"text": _range_text(kind, *zrange), "side": "top", "font": {"size": 11}},
+        "tickfont": {"size": 10},
+    }
 
 
 def heatmaps_figure(acts: Mapping[tuple[int, str, str], np.ndarray], title: str = "") -> go.Figure:
-    """Time step x unit heatmaps: one row per layer/direction, one column per kind (h, c, gates).
+    """Time step x unit heatmaps: one row per layer/direction, one column per kind (h, c, gates),
+    with one colour bar per column (all layers of a kind share its range, see `colour_range`).
 
     `acts` maps (layer, direction, kind) to one sample's [T, units] array."""
     rows = activation_keys(acts)
@@ -339,39 +401,57 @@ def heatmaps_figure(acts: Mapping[tuple[int, str, str], np.ndarray], title: str 
             yaxis={"visible": False},
         )
         return fig
+    spacing = 0.025
+    top, bottom = 120, 56
+    height = max(220 * len(rows), 260) + top + bottom - 50
+    above = 26 / (height - top - bottom)  # over the first row's subplot titles
     fig = make_subplots(
         rows=len(rows),
         cols=len(kinds),
         subplot_titles=[f"L{r[0]} {r[1]} {KIND_NAMES.get(k, k)}" for r in rows for k in kinds],
-        horizontal_spacing=0.02,
+        horizontal_spacing=spacing,
         vertical_spacing=0.08 if len(rows) > 1 else 0.1,
     )
-    for i, (layer, direction) in enumerate(rows):
-        for j, kind in enumerate(kinds):
+    for j, kind in enumerate(kinds):
+        zmin, zmax = colour_range(kind, (np.asarray(v) for k, v in acts.items() if k[2] == kind))
+        shown = False
+        for i, (layer, direction) in enumerate(rows):
             arr = acts.get((layer, direction, kind))
             if arr is None:
                 continue
-            arr = np.asarray(arr)
-            # Gates are in [0, 1]; h and c are signed: one colour scale each, fixed ranges so a
-            # change from one refresh to the next is a change in the model, not in the scale.
-            gate = kind not in ("h", "c")
             fig.add_trace(
                 go.Heatmap(
-                    z=arr,
-                    zmin=0.0 if gate else -1.0,
-                    zmax=1.0,
-                    colorscale="Viridis" if gate else "RdBu",
-                    showscale=False,
-                    hovertemplate="t=%{y} unit=%{x}: %{z:.3f}<extra></extra>",
+                    z=np.asarray(arr),
+                    zmin=zmin,
+                    zmax=zmax,
+                    colorscale=_SCALES[KIND_ACTIVATION.get(kind, "linear")],
+                    showscale=not shown,
+                    colorbar=_column_colourbar(j, len(kinds), kind, (zmin, zmax), spacing, above),
+                    name=f"L{layer} {direction} {kind}",
+                    hovertemplate=f"L{layer} {direction} {KIND_NAMES.get(kind, kind)}<br>"
+                    "step %{y}, unit %{x}<br>value %{z:.4f}<extra></extra>",
                 ),
                 i + 1,
                 j + 1,
             )
+            shown = True
     fig.update_yaxes(autorange="reversed", title_text="")
     fig.update_yaxes(title_text="time step", col=1)
+    # One axis note for the grid (an x title per subplot collides with the tick labels).
+    fig.add_annotation(
+        text="x: unit (hidden-state index)",
+        showarrow=False,
+        x=0.5,
+        y=0,
+        yshift=-34,
+        xref="paper",
+        yref="paper",
+        yanchor="top",
+        font={"size": 11},
+    )
     fig.update_layout(
-        height=max(220 * len(rows), 260),
-        margin={"t": 50, "b": 20, "l": 50, "r": 10},
+        height=height,
+        margin={"t": top, "b": bottom, "l": 50, "r": 10},
         title={"text": title, "x": 0.01},
         uirevision="heatmaps",
     )
@@ -394,19 +474,41 @@ def digit_figure(x: np.ndarray, label: Any = None) -> go.Figure:
     return fig
 
 
+def run_label(run: Any) -> str:
+    """A run as a person tells runs apart: spec, data and start time (the id stays in the table)."""
+    started = time.strftime("%m-%d %H:%M:%S", time.localtime(run.created))
+    data = run.data_source.split(" (")[0]  # "digits (scikit-learn load_digits)" -> "digits"
+    return f"{run.model} · {data} · {started}"
+
+
+def _test_accuracy_text(run: Any) -> str:
+    """The test accuracy, or why there is none yet."""
+    if run.test_accuracy is not None:
+        return f"{run.test_accuracy:.3f}"
+    if run.status == "running":
+        return "after the last step"
+    if run.status == "stopped":
+        return (
+            f"none: stopped at step {run.steps_done} before the test pass "
+            f"(rnnviz train --resume {run.id} finishes it)"
+        )
+    if run.status == "failed":
+        return f"none: {run.error or 'the run failed'}"
+    return "none"
+
+
 def runs_rows(runs: Iterable[Any]) -> list[dict[str, Any]]:
     """Rows of the runs table from `RunInfo`s."""
     out = []
     for r in runs:
         target = r.target_steps
-        acc = r.test_accuracy
         out.append(
             {
                 "id": r.id,
-                "model": r.model,
+                "run": run_label(r),
                 "status": r.status,
                 "steps": f"{r.steps_done}/{target}" if target else str(r.steps_done),
-                "test accuracy": f"{acc:.3f}" if acc is not None else "",
+                "test accuracy": _test_accuracy_text(r),
                 "seconds": f"{r.train_seconds:.0f}",
             }
         )
@@ -414,26 +516,8 @@ def runs_rows(runs: Iterable[Any]) -> list[dict[str, Any]]:
 
 
 # ------------------------------------------------------------------------------------------------
-# Report (GraphReport / Comparison dicts, as `to_dict()` gives them)
-
-
-def _get(report: Mapping[str, Any] | None, *path: str) -> Any:
-    value: Any = report
-    for key in path:
-        if not isinstance(value, Mapping):
-            return None
-        value = value.get(key)
-    return value
-
-
-def _fmt(value: Any) -> str:
-    if value is None:
-        return "-"
-    if isinstance(value, float):
-        return f"{value:,.3g}" if abs(value) < 1000 else f"{value:,.0f}"
-    if isinstance(value, int):
-        return f"{value:,}"
-    return str(value)
+# Report: tables and charts live in rnnviz.charts (the offline HTML export draws the same ones);
+# the pages reach them through this module.
 
 
 def panel_stats(report: Mapping[str, Any] | None) -> list[dict[str, str]]:
@@ -441,145 +525,12 @@ def panel_stats(report: Mapping[str, Any] | None) -> list[dict[str, str]]:
     if not report:
         return []
     rows = [
-        ("nodes", _get(report, "ops", "total")),
-        ("ops in loop bodies", _get(report, "ops", "function_ops") or None),
-        ("parameters", _get(report, "params", "total")),
-        ("fetchable per-step states", _get(report, "states", "per_step")),
-        ("GraphDef bytes", _get(report, "sizes", "graphdef_bytes")),
-        ("unrolled steps", _get(report, "unrolled_steps")),
+        ("nodes", get(report, "ops", "total")),
+        ("ops in loop bodies", get(report, "ops", "function_ops") or None),
+        ("parameters", get(report, "params", "total")),
+        ("fetchable per-step states", get(report, "states", "per_step")),
+        ("GraphDef bytes", get(report, "sizes", "graphdef_bytes")),
+        ("unrolled steps", get(report, "unrolled_steps")),
         ("while loops", len(report.get("loops") or ())),
     ]
-    return [{"what": k, "value": _fmt(v)} for k, v in rows if v is not None]
-
-
-def gate_params(report: Mapping[str, Any]) -> dict[str, int]:
-    """Parameters per gate over all cells: a gate owns its column slice of a kernel or bias."""
-    out: dict[str, int] = {}
-    for var in _get(report, "params", "variables") or ():
-        shape = list(var.get("shape") or ())
-        rows = int(np.prod(shape[:-1])) if len(shape) > 1 else 1
-        for g in var.get("gates") or ():
-            out[g["gate"]] = out.get(g["gate"], 0) + rows * (int(g["stop"]) - int(g["start"]))
-    return out
-
-
-def layer_params(report: Mapping[str, Any]) -> dict[str, int]:
-    out: dict[str, int] = {}
-    for row in _get(report, "params", "by_layer") or ():
-        out[f"L{row['layer']} {row['direction']} {row.get('cell', '')}".strip()] = int(row["count"])
-    return out
-
-
-def ops_by_type(report: Mapping[str, Any]) -> dict[str, int]:
-    """Op types of the graph and of its functions (a v2 loop's body lives in a function)."""
-    out = dict(_get(report, "ops", "by_type") or {})
-    for k, v in (_get(report, "ops", "function_by_type") or {}).items():
-        out[k] = out.get(k, 0) + v
-    return out
-
-
-def sizes(report: Mapping[str, Any], extra: Mapping[str, Any] | None = None) -> dict[str, float]:
-    """GraphDef / SavedModel MB and build seconds (`extra`: the build job's measurements)."""
-    extra = extra or {}
-    out = {"GraphDef MB": (_get(report, "sizes", "graphdef_bytes") or 0) / 1e6}
-    saved = _get(report, "sizes", "saved_model_bytes") or extra.get("saved_model_bytes")
-    if saved:
-        out["SavedModel MB"] = saved / 1e6
-    if extra.get("build_seconds") is not None:
-        out["build s"] = extra["build_seconds"]
-    return out
-
-
-def cost(report: Mapping[str, Any]) -> dict[str, float]:
-    """FLOPs per sequence (MFLOP) and peak step memory (MB), when the report measured them."""
-    out = {}
-    flops = _get(report, "flops", "forward_per_sequence")
-    if flops is not None:
-        out["forward MFLOP / sequence"] = flops / 1e6
-    peak = _get(report, "memory", "peak_bytes")
-    if peak is not None:
-        out["peak step memory MB"] = peak / 1e6
-    return out
-
-
-def bars_figure(
-    title: str, series: Mapping[str, Mapping[str, float]], top: int | None = None, log: bool = False
-) -> go.Figure:
-    """Grouped bars: one colour per series (static / dynamic / file), categories on x."""
-    totals: dict[str, float] = {}
-    for values in series.values():
-        for k, v in values.items():
-            totals[k] = totals.get(k, 0) + float(v or 0)
-    cats = sorted(totals, key=lambda k: -totals[k])
-    if top is not None:
-        cats = cats[:top]
-    fig = go.Figure(
-        [
-            go.Bar(name=name, x=cats, y=[values.get(c, 0) for c in cats])
-            for name, values in series.items()
-        ]
-    )
-    fig.update_layout(
-        title={"text": title, "x": 0.01},
-        barmode="group",
-        height=320,
-        margin={"t": 40, "b": 60, "l": 60, "r": 10},
-        legend={"orientation": "h", "y": 1.12, "x": 1, "xanchor": "right"},
-    )
-    if log:
-        fig.update_yaxes(type="log")
-    return fig
-
-
-def report_charts(
-    reports: Mapping[str, Mapping[str, Any]], builds: Mapping[str, Mapping[str, Any]] | None = None
-) -> list[tuple[str, go.Figure]]:
-    """(id suffix, figure) of every chart of the Report page, for one or more reports.
-    `builds`: per report, what the build job measured (build_seconds, saved_model_bytes)."""
-    bs = builds or {}
-    charts = [
-        ("roles", bars_figure("Ops by role", {k: _get(r, "ops", "by_role") or {} for k, r in reports.items()})),
-        ("types", bars_figure("Ops by type (top 20, loop bodies included)", {k: ops_by_type(r) for k, r in reports.items()}, top=20, log=True)),
-        ("layers", bars_figure("Parameters by layer", {k: layer_params(r) for k, r in reports.items()})),
-        ("gates", bars_figure("Parameters by gate", {k: gate_params(r) for k, r in reports.items()})),
-        ("states", bars_figure("Fetchable per-step state tensors by kind", {k: _get(r, "states", "by_kind") or {} for k, r in reports.items()})),
-        ("sizes", bars_figure("Sizes and build time", {k: sizes(r, bs.get(k)) for k, r in reports.items()})),
-        ("cost", bars_figure("FLOPs and peak step memory", {k: cost(r) for k, r in reports.items()})),
-    ]  # fmt: skip
-    return charts
-
-
-def compare_table(
-    comparison: Mapping[str, Any] | None, builds: Mapping[str, Mapping[str, Any]] | None = None
-) -> list[dict[str, str]]:
-    """Rows of the comparison table: figure, static, dynamic, dynamic / static; the build job's
-    measurements (`builds["static"|"dynamic"]`) fill what the reports leave empty."""
-    builds = builds or {}
-    measured = {
-        "sizes.saved_model_bytes": "saved_model_bytes",
-        "build_seconds": "build_seconds",
-    }
-    rows = []
-    seen = set()
-    for row in (comparison or {}).get("rows") or ():
-        a, b, ratio = row.get("a"), row.get("b"), row.get("ratio")
-        key = measured.get(row["figure"])
-        if key and a is None and b is None:
-            a, b = (builds.get(w, {}).get(key) for w in ("static", "dynamic"))
-            ratio = b / a if a and b is not None else None
-        seen.add(row["figure"])
-        rows.append(_compare_row(str(row["figure"]), a, b, ratio))
-    for figure, key in measured.items():
-        a, b = (builds.get(w, {}).get(key) for w in ("static", "dynamic"))
-        if figure not in seen and a is not None and b is not None:
-            rows.append(_compare_row(figure, a, b, b / a if a else None))
-    return rows
-
-
-def _compare_row(figure: str, a: Any, b: Any, ratio: Any) -> dict[str, str]:
-    return {
-        "figure": figure,
-        "static": _fmt(a),
-        "dynamic": _fmt(b),
-        "ratio": "-" if ratio is None else f"{ratio:.3g}",
-    }
+    return [{"what": k, "value": fmt(v)} for k, v in rows if v is not None]

@@ -16,6 +16,11 @@ BUILD_STAGE = "build-stage"
 BUILD_KEY = (
     "build-key"  # dcc.Store: {"key": cache key of the built pair, "spec": ..., "steps": ...}
 )
+STEPS_BOX = "steps-box"  # number input for T: applies on Enter (or leaving the box)
+STEPS_NOTE = "steps-note"  # says when T was kept from the previous spec
+BUILD_CANCEL = "build-cancel"
+BUILD_REQUEST = "build-request"  # dcc.Store: {"spec", "steps", "nonce"}: what to build, when shown
+NONCE = "page-nonce"  # dcc.Store: random per page load, so identical requests are distinct jobs
 GRAPH = {"static": "cyto-static", "dynamic": "cyto-dynamic"}
 STATS = {"static": "stats-static", "dynamic": "stats-dynamic"}
 EXPANDED = {"static": "expanded-static", "dynamic": "expanded-dynamic"}  # dcc.Store: [block ids]
@@ -28,6 +33,13 @@ URL_STATE = "structure-url-state"  # dcc.Store: the view state read from the URL
 REPORT_TITLE = "report-title"
 REPORT_SUMMARY = "report-summary"
 REPORT_CHARTS = "report-charts"
+REPORT_CLAIMS = "report-claims"
+REPORT_LINK = "report-link"
+REPORT_PROGRESS = "report-progress"
+REPORT_STAGE = "report-stage"
+REPORT_WANTED = "report-wanted"  # dcc.Store: {"spec", "steps"} the URL asks for and the cache lacks
+REPORT_TICK = "report-tick"  # dcc.Interval: look again until the costly figures are in
+REPORT_PAIR = "report-pair"  # dcc.Store: the URL's pair: {"spec", "steps", "key"} or {"error"}
 
 # Training page
 TRAIN_START = "train-start"
@@ -49,6 +61,9 @@ UPLOAD = "upload"
 UPLOAD_STATUS = "upload-status"
 UPLOAD_PROGRESS = "upload-progress"
 UPLOAD_STAGE = "upload-stage"
+UPLOAD_LIMIT = "upload-limit"  # data-max-bytes / data-suffixes for app/assets/upload.js
+UPLOAD_SEND = "upload-send"  # progress of sending the file (app/assets/upload.js)
+UPLOAD_SEND_TEXT = "upload-send-text"
 FILE_INFO = "view-info-file"
 UPLOAD_KEY = "upload-key"  # dcc.Store: {"key": cache key of the analysed file, "name": ...}
 FILE_GRAPH = "cyto-file"

@@ -15,6 +15,7 @@ answer any request. The web process never imports TensorFlow (app/jobs.py says w
 from __future__ import annotations
 
 import os
+import secrets
 from pathlib import Path
 from typing import Any
 
@@ -22,8 +23,9 @@ import dash
 from dash import Input, Output, dcc, html
 
 from app import ids
-from app.jobs import settings
+from app.jobs import private_dir, sweep_stale
 from app.pages import PAGES
+from rnnviz.settings import settings
 
 BROKER_ENV = "RNNVIZ_CELERY_BROKER"
 
@@ -33,9 +35,9 @@ def _manager(celery_app: Any) -> Any:
         return dash.CeleryManager(celery_app)
     import diskcache
 
-    folder = settings().cache_dir / "dash-jobs"
-    folder.mkdir(parents=True, exist_ok=True)
-    return dash.DiskcacheManager(diskcache.Cache(str(folder)))
+    # Private: the job store holds Dash's handle-signing secret and every job's result.
+    folder = private_dir(settings().cache_dir / "dash-jobs")
+    return dash.DiskcacheManager(diskcache.Cache(str(folder), disk_min_file_size=2**30))
 
 
 def create_app(
@@ -48,6 +50,7 @@ def create_app(
 
     With RNNVIZ_CELERY_BROKER set and no `celery_app` given, returns the app of
     `app.celery_app` (the one whose background callbacks the Celery workers know)."""
+    os.umask(0o077)  # whatever the server and its jobs create is this user's only
     # Settings travel through the environment so forked job processes and workers see them too.
     if cache_dir is not None:
         os.environ["RNNVIZ_CACHE_DIR"] = str(Path(cache_dir).resolve())
@@ -64,6 +67,12 @@ def create_app(
         background_callback_manager=_manager(celery_app),
         assets_folder=str(Path(__file__).parent / "assets"),
     )
+    cfg = settings()
+    private_dir(cfg.cache_dir)
+    sweep_stale(cfg.cache_dir)
+    # Refused before it is read: an upload arrives base64 in JSON (4/3 of its size).
+    app.server.config["MAX_CONTENT_LENGTH"] = cfg.max_request_bytes
+    app.server.config["MAX_FORM_MEMORY_SIZE"] = cfg.max_request_bytes
     app.layout = _layout
     for page in PAGES:
         page.register(app)
@@ -81,6 +90,9 @@ def _layout() -> Any:
     return html.Div(
         [
             dcc.Location(id=ids.URL),
+            # Per page load: makes each tab's background requests distinct jobs (issue: Dash
+            # keys a job by its arguments and hands its result to the first reader only).
+            dcc.Store(id=ids.NONCE, data=secrets.token_hex(8)),
             html.Div(
                 className="header",
                 children=[

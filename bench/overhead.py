@@ -3,9 +3,10 @@
 On the same graph, same batches, same number of steps:
   bare     a plain `session.run(train_op, feed_dict)` loop: the baseline, measured in the same run;
   loop     `rnnviz.train` with activation recording off (metrics to SQLite, train accuracy at
-           intervals, checkpoints every 200 steps, progress callback);
-  +acts    `rnnviz.train` recording the probe batch's activations every 100 steps (the default;
-           a dynamic model copies its weights into the unrolled twin each time).
+           intervals, checkpoints at the data's recipe interval, progress callback);
+  +acts    `rnnviz.train` recording the probe batch's activations at the recipe's interval
+           (Fashion-MNIST: every 100 steps; a dynamic model copies its weights into the
+           unrolled twin each time).
 Targets: loop / bare <= 1.05, +acts / loop <= 1.10. The three variants run interleaved, `--repeats`
 times each. Ratios are given of the fastest repeat (load from other processes on this shared
 machine only ever adds time, so the minimum is the least disturbed figure) and of the median.
@@ -66,15 +67,17 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=600)
     parser.add_argument("--batch", type=int, default=128)
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--activation-every", type=int, default=None, help="default: rnnviz's")
+    parser.add_argument(
+        "--activation-every", type=int, default=None, help="default: the data's recipe"
+    )
     args = parser.parse_args()
 
     from rnnviz.data import fit_spec, load_data
+    from rnnviz.recipes import recipe_for
     from rnnviz.spec import load_spec
-    from rnnviz.training import DEFAULT_ACTIVATION_EVERY
 
-    every = args.activation_every or DEFAULT_ACTIVATION_EVERY
     data = load_data(args.data)
+    every = args.activation_every or recipe_for(data).activation_every
     rows = []
     for name in args.models:
         spec, _ = fit_spec(load_spec(name), data)

@@ -20,6 +20,7 @@ import numpy as np
 
 from rnnviz.cells import CallRecord, RecordingCell, make_cell, wrap_dropout
 from rnnviz.errors import SequenceLengthError
+from rnnviz.recipes import GRAPH_LEARNING_RATE
 from rnnviz.spec import ModelSpec
 from rnnviz.stacked import stack_bidirectional_dynamic_rnn, stack_bidirectional_rnn
 from rnnviz.tfcompat import control_flow, tf, v1
@@ -65,7 +66,6 @@ class BuiltModel:
     step_tensors: tuple[StepTensor, ...] = ()
     step_outputs: tuple[tf.Tensor, ...] = ()  # static builds: the T output tensors of static_rnn
     build_seconds: float = 0.0
-    extra: dict[str, Any] = field(default_factory=dict)
     _graph_def_cache: tuple[int, Any] | None = field(default=None, init=False, repr=False)
 
     @property
@@ -230,7 +230,8 @@ def _build_in_graph(
             xent = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=logits)
             loss = tf.reduce_mean(xent, name="loss")
         global_step = v1.train.get_or_create_global_step()
-        optimizer = v1.train.AdamOptimizer(spec.learning_rate)
+        rate = GRAPH_LEARNING_RATE if spec.learning_rate is None else spec.learning_rate
+        optimizer = v1.train.AdamOptimizer(rate)
         train_op = optimizer.minimize(loss, global_step=global_step, name="train")
     init_op = v1.global_variables_initializer()
     saver = v1.train.Saver(max_to_keep=3)

@@ -22,16 +22,6 @@ rnn_cell = v1.nn.rnn_cell
 # Gate names in the order TF's cells split their gate matrix.
 LSTM_GATES = ("i", "j", "f", "o")  # input gate, candidate (new input), forget gate, output gate
 GRU_GATES = ("r", "u")  # reset gate, update gate
-GATE_LABELS = {
-    "i": "input gate",
-    "j": "candidate",
-    "f": "forget gate",
-    "o": "output gate",
-    "r": "reset gate",
-    "u": "update gate",
-    "h": "output h",
-    "c": "cell state c",
-}
 _ACTIVATIONS = {"Sigmoid", "Tanh", "Relu", "Softsign"}
 _PASS_THROUGH = {
     "Add",

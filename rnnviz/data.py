@@ -14,8 +14,11 @@ model spec agree with it (steps, features, classes) and says what it changed. No
 from __future__ import annotations
 
 import gzip
+import math
 import os
+import stat
 import struct
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -138,13 +141,57 @@ def _how_to_get(directory: Path) -> str:
     )
 
 
+def _max_data_bytes() -> int:
+    from rnnviz.settings import MB, settings
+
+    return int(settings().max_data_mb * MB)
+
+
+def checked_data_file(path: Path, hint: str) -> int:
+    """The size of a data file, after checking it is a regular file within the size cap (a FIFO
+    would block the read forever, a device would never end)."""
+    try:
+        st = path.stat()
+    except OSError as exc:
+        raise DataError(f"{path}: cannot read ({exc.strerror}); {hint}") from None
+    if not stat.S_ISREG(st.st_mode):
+        raise DataError(f"{path}: not a regular file; {hint}")
+    limit = _max_data_bytes()
+    if st.st_size > limit:
+        raise DataError(
+            f"{path}: {st.st_size / 2**20:,.0f} MB is over the {limit / 2**20:,.0f} MB data limit "
+            f"(RNNVIZ_MAX_DATA_MB); {hint}"
+        )
+    if not os.access(path, os.R_OK):
+        raise DataError(f"{path}: cannot read (permission denied); {hint}")
+    return st.st_size
+
+
+def _read_capped(path: Path, hint: str) -> bytes:
+    """A data file's bytes, gunzipped if it is gzip, streamed with the size cap applied to the
+    decompressed bytes (a gzip bomb stops at the cap, not at the memory's end)."""
+    checked_data_file(path, hint)
+    limit = _max_data_bytes()
+    chunks, total = [], 0
+    with open(path, "rb") as fh:
+        is_gzip = fh.read(2) == b"\x1f\x8b"
+    with gzip.open(path, "rb") if is_gzip else open(path, "rb") as src:
+        while chunk := src.read(1 << 20):
+            total += len(chunk)
+            if total > limit:
+                raise DataError(
+                    f"{path}: unpacks to more than the {limit / 2**20:,.0f} MB data limit "
+                    f"(RNNVIZ_MAX_DATA_MB); {hint}"
+                )
+            chunks.append(chunk)
+    return b"".join(chunks)
+
+
 def _read_idx(path: Path, expect_dims: int, hint: str) -> np.ndarray:
     """One IDX file (ubyte only, as MNIST ships), gzipped or not."""
     try:
-        raw = path.read_bytes()
-        if raw[:2] == b"\x1f\x8b":
-            raw = gzip.decompress(raw)
-    except (OSError, EOFError, gzip.BadGzipFile) as exc:
+        raw = _read_capped(path, hint)
+    except (OSError, EOFError, gzip.BadGzipFile, zlib.error) as exc:
         raise DataError(f"{path}: cannot read ({exc}); {hint}") from None
     if len(raw) < 4 or raw[:3] != b"\x00\x00\x08" or raw[3] != expect_dims:
         raise DataError(
@@ -153,7 +200,7 @@ def _read_idx(path: Path, expect_dims: int, hint: str) -> np.ndarray:
         )
     header = 4 + 4 * expect_dims
     dims = struct.unpack(f">{expect_dims}I", raw[4:header])
-    count = int(np.prod(dims))
+    count = math.prod(dims)
     if len(raw) != header + count:
         raise DataError(
             f"{path}: IDX header says {dims} ({count} bytes) but the file holds "
@@ -164,7 +211,7 @@ def _read_idx(path: Path, expect_dims: int, hint: str) -> np.ndarray:
 
 def _find_idx(directory: Path, stem: str, hint: str) -> Path:
     for candidate in (directory / f"{stem}.gz", directory / stem):
-        if candidate.is_file():
+        if os.path.lexists(candidate):  # a FIFO or device is refused by name when read
             return candidate
     raise DataError(f"{directory / (stem + '.gz')}: no such file; {hint}")
 
@@ -199,9 +246,11 @@ def load_npz(path: str | os.PathLike[str]) -> Dataset:
     hint = (
         "give the path of Keras' mnist.npz (x_train, y_train, x_test, y_test), or use --data digits"
     )
-    if not path.is_file():
+    if not os.path.lexists(path):
         raise DataError(f"{path}: no such file; {hint}")
+    checked_data_file(path, hint)
     try:
+        _check_npz_sizes(path, hint)
         with np.load(path, allow_pickle=False) as npz:
             missing = sorted(set(IDX_FILES) - set(npz.files))
             if missing:
@@ -221,6 +270,45 @@ def load_npz(path: str | os.PathLike[str]) -> Dataset:
     )
 
 
+def _check_npz_sizes(path: Path, hint: str) -> None:
+    """An .npz is a zip: its declared sizes must fit the data limit before anything unpacks."""
+    import zipfile
+
+    with zipfile.ZipFile(path) as zf:
+        total = sum(i.file_size for i in zf.infolist())
+    if total > _max_data_bytes():
+        raise DataError(
+            f"{path}: unpacks to {total / 2**20:,.0f} MB, over the data limit "
+            f"(RNNVIZ_MAX_DATA_MB); {hint}"
+        )
+
+
+MAX_CLASSES = 10_000
+
+
+def _checked_arrays(source: str, arrays: dict[str, np.ndarray]) -> None:
+    """Both splits non-empty, as many labels as images, labels whole numbers in [0, MAX_CLASSES)."""
+    for split in ("train", "test"):
+        x, y = arrays[f"x_{split}"], arrays[f"y_{split}"]
+        if len(x) == 0:
+            raise DataError(f"{source}: the {split} split is empty; give data with samples in it")
+        if y.ndim != 1 or len(y) != len(x):
+            raise DataError(
+                f"{source}: {len(x)} {split} images but labels of shape {y.shape}; "
+                "give one label per image"
+            )
+        if x.dtype.kind not in "uif" or y.dtype.kind not in "ui":
+            raise DataError(
+                f"{source}: {split} arrays of types {x.dtype} / {y.dtype}; give numeric images "
+                "and integer labels"
+            )
+        if y.min() < 0 or y.max() >= MAX_CLASSES:
+            raise DataError(
+                f"{source}: {split} labels range from {y.min()} to {y.max()}; labels must be "
+                f"class numbers from 0 to {MAX_CLASSES - 1}"
+            )
+
+
 def _images_dataset(
     name: str, source: str, arrays: dict[str, np.ndarray], class_names: tuple[str, ...], ref: str
 ) -> Dataset:
@@ -228,6 +316,7 @@ def _images_dataset(
         a = a.astype(np.float32)
         return a / 255.0 if a.max(initial=0) > 1.0 else a
 
+    _checked_arrays(source, arrays)
     y_train = arrays["y_train"].astype(np.int64).reshape(-1)
     y_test = arrays["y_test"].astype(np.int64).reshape(-1)
     x_train = scale(arrays["x_train"])
@@ -295,9 +384,15 @@ def load_data(name_or_path: str | os.PathLike[str] = "digits") -> Dataset:
     if text == "synthetic":
         return synthetic()
     path = Path(text).expanduser()
-    if path.is_dir():
+    try:
+        is_dir = path.is_dir()
+    except OSError:
+        is_dir = False
+    if is_dir:
+        if not os.access(path, os.R_OK | os.X_OK):
+            raise DataError(f"{path}: cannot read the folder (permission denied)")
         return load_idx_dir(path)
-    if path.suffix == ".npz" or path.is_file():
+    if path.suffix == ".npz" or os.path.lexists(path):
         return load_npz(path)
     raise DataError(
         f"{text}: no such dataset or file; use --data digits, fashion-mnist (Debian "

@@ -22,6 +22,11 @@ class InputFileError(RnnvizError, ValueError):
     """A file given by the user cannot be read as what it claims to be (graph, SavedModel, ...)."""
 
 
+class StepsError(RnnvizError, ValueError):
+    """A trip count given for a graph's loops (`steps`, `--steps`) is not a positive number or
+    names no loop of the graph."""
+
+
 class DataError(RnnvizError, ValueError):
     """A dataset is missing, corrupt, or does not fit the spec."""
 

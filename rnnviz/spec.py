@@ -8,7 +8,9 @@ every invalid value raises `SpecError` naming the field, the value and what is a
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
+import stat
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -41,23 +43,60 @@ SOURCE_VARIANTS: tuple[str, ...] = (
     "multi_bi_dynamic_lstm",
 )
 
-SAMPLE_DIR = Path(
-    os.environ.get("RNNVIZ_SAMPLES", Path(__file__).resolve().parent.parent / "sample_models")
-)
+SAMPLE_DIR = Path(__file__).resolve().parent.parent / "sample_models"
+
+
+def sample_dir() -> Path:
+    """Where the sample specs live: RNNVIZ_SAMPLES (read at each call) or `sample_models/`."""
+    return Path(os.environ.get("RNNVIZ_SAMPLES", SAMPLE_DIR))
 
 
 def _fail(field_name: str, value: Any, allowed: str) -> SpecError:
-    return SpecError(f"invalid spec: {field_name} = {value!r}; {allowed}")
+    text = repr(value)
+    text = text if len(text) <= 60 else f"{text[:57]}..."
+    return SpecError(f"invalid spec: {field_name} = {text}; {allowed}")
 
 
-def _check_int(name: str, value: Any, minimum: int = 1) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise _fail(name, value, f"must be an integer >= {minimum}")
+# Upper bounds: far above any model this tool is for, low enough that a typo cannot make TF
+# allocate without end (units = 10**9) or crash (parallel_iterations = 2**63-1 dies on SIGFPE).
+MAX_UNITS = 16_384
+MAX_LAYERS = 64
+MAX_TIME_STEPS = 100_000
+MAX_INPUT_SIZE = 65_536
+MAX_CLASSES = 100_000
+MAX_PARALLEL_ITERATIONS = 65_536
+MAX_SPEC_FILE_BYTES = 1 << 20
+MAX_TEXT = 10_000  # characters of a name or description
+
+
+def _check_int(name: str, value: Any, minimum: int = 1, maximum: int = MAX_UNITS) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or not minimum <= value <= maximum:
+        raise _fail(name, value, f"must be an integer from {minimum} to {maximum:,}")
+
+
+def _check_number(name: str, value: Any) -> None:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise _fail(name, value, "must be a finite number")
 
 
 def _check_positive_float(name: str, value: Any) -> None:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
+    _check_number(name, value)
+    if not value > 0:
         raise _fail(name, value, "must be a number > 0")
+
+
+def _check_text(name: str, value: Any, *, empty: bool = True) -> None:
+    if not isinstance(value, str) or (not empty and not value) or len(value) > MAX_TEXT:
+        raise _fail(
+            name,
+            _short(value),
+            f"must be a{'' if empty else ' non-empty'} string of at most {MAX_TEXT:,} characters",
+        )
+
+
+def _short(value: Any) -> Any:
+    text = repr(value)
+    return value if len(text) <= 60 else f"{text[:57]}..."
 
 
 def _check_keep_prob(name: str, value: Any) -> None:
@@ -103,8 +142,7 @@ class LayerSpec:
                     )
         if self.cell not in LSTM_KINDS and self.forget_bias != 1.0:
             raise _fail(f"{where}.forget_bias", self.forget_bias, "only LSTM cells have it")
-        if isinstance(self.forget_bias, bool) or not isinstance(self.forget_bias, int | float):
-            raise _fail(f"{where}.forget_bias", self.forget_bias, "must be a number")
+        _check_number(f"{where}.forget_bias", self.forget_bias)
         if self.cell_clip is not None:
             _check_positive_float(f"{where}.cell_clip", self.cell_clip)
         if self.num_proj is not None:
@@ -146,7 +184,9 @@ class ModelSpec:
     control_flow: Literal["v1", "v2"] = "v2"
     swap_memory: bool = False
     parallel_iterations: int = 32
-    learning_rate: float = 1e-3
+    # Adam's rate; None (a TOML file without the line): the training data's recipe decides
+    # (rnnviz.recipes). A value here is used as given, whatever the data.
+    learning_rate: float | None = None
     description: str = ""
     # Not a field of the graph: where the spec came from, for messages.
     source: str = field(default="", compare=False)
@@ -156,10 +196,11 @@ class ModelSpec:
         self.validate()
 
     def validate(self) -> None:
-        if not isinstance(self.name, str) or not self.name:
-            raise _fail("name", self.name, "must be a non-empty string")
-        if len(self.layers) == 0:
-            raise _fail("layers", [], "a spec needs at least one layer")
+        _check_text("name", self.name, empty=False)
+        _check_text("description", self.description)
+        if not 1 <= len(self.layers) <= MAX_LAYERS:
+            shown = list(self.layers) if not self.layers else f"{len(self.layers)} tables"
+            raise _fail("layers", shown, f"a spec needs 1 to {MAX_LAYERS} [[layers]] tables")
         for i, layer in enumerate(self.layers):
             if not isinstance(layer, LayerSpec):
                 raise _fail(f"layers[{i}]", layer, "must be a LayerSpec")
@@ -176,13 +217,14 @@ class ModelSpec:
                     "a static (unrolled) graph needs a fixed number of time steps",
                 )
         else:
-            _check_int("time_steps", self.time_steps)
-        _check_int("input_size", self.input_size)
-        _check_int("num_classes", self.num_classes, minimum=2)
+            _check_int("time_steps", self.time_steps, maximum=MAX_TIME_STEPS)
+        _check_int("input_size", self.input_size, maximum=MAX_INPUT_SIZE)
+        _check_int("num_classes", self.num_classes, minimum=2, maximum=MAX_CLASSES)
         if self.control_flow not in CONTROL_FLOWS:
             raise _fail("control_flow", self.control_flow, "allowed: v1, v2")
-        _check_int("parallel_iterations", self.parallel_iterations)
-        _check_positive_float("learning_rate", self.learning_rate)
+        _check_int("parallel_iterations", self.parallel_iterations, maximum=MAX_PARALLEL_ITERATIONS)
+        if self.learning_rate is not None:
+            _check_positive_float("learning_rate", self.learning_rate)
 
     # ---- derived views -------------------------------------------------------------------
     @property
@@ -270,14 +312,7 @@ def _twin_name(name: str, unroll: str) -> str:
 def load_spec_file(path: str | os.PathLike[str]) -> ModelSpec:
     """Load a spec from a TOML file; errors name the file."""
     path = Path(path)
-    if not path.is_file():
-        raise SpecError(
-            f"{path}: no such spec file; give a sample name (rnnviz list) or a .toml path"
-        )
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise SpecError(f"{path}: not a valid TOML spec ({exc}); fix the file's syntax") from None
+    data = _read_toml(path)
     data.setdefault("name", path.stem)
     try:
         return ModelSpec.from_dict(data, source=str(path))
@@ -285,19 +320,61 @@ def load_spec_file(path: str | os.PathLike[str]) -> ModelSpec:
         raise SpecError(f"{path}: invalid spec ({exc})") from None
 
 
+def _read_toml(path: Path) -> Any:
+    """The TOML table of a spec file, after checking it is a small regular readable file."""
+    try:
+        st = path.stat()
+    except OSError as exc:
+        if isinstance(exc, FileNotFoundError):
+            raise SpecError(
+                f"{path}: no such spec file; give a sample name (rnnviz list) or a .toml path"
+            ) from None
+        raise SpecError(f"{path}: cannot read the spec file ({exc.strerror})") from None
+    if not stat.S_ISREG(st.st_mode):
+        raise SpecError(f"{path}: not a regular file; give a spec .toml file")
+    if st.st_size > MAX_SPEC_FILE_BYTES:
+        raise SpecError(
+            f"{path}: {st.st_size:,} bytes is too big for a spec (at most {MAX_SPEC_FILE_BYTES:,})"
+        )
+    try:
+        with open(path, "rb") as fh:  # read at most the cap: the file may grow meanwhile
+            raw = fh.read(MAX_SPEC_FILE_BYTES + 1)
+        if len(raw) > MAX_SPEC_FILE_BYTES:
+            raise SpecError(f"{path}: too big for a spec (at most {MAX_SPEC_FILE_BYTES:,} bytes)")
+        data = tomllib.loads(raw.decode("utf-8"))
+    except OSError as exc:
+        raise SpecError(f"{path}: cannot read the spec file ({exc.strerror})") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise SpecError(f"{path}: not a valid TOML spec ({exc}); fix the file's syntax") from None
+    except RecursionError:
+        raise SpecError(f"{path}: nested too deeply to be a spec; fix the file") from None
+    if not isinstance(data, dict):
+        raise SpecError(f"{path}: not a TOML table")
+    return data
+
+
 def sample_names() -> list[str]:
     """Names of the sample models shipped in `sample_models/`, sorted."""
-    return sorted(p.stem for p in SAMPLE_DIR.glob("*.toml"))
+    return sorted(p.stem for p in sample_dir().glob("*.toml"))
+
+
+def load_sample(name: str) -> ModelSpec:
+    """A sample model by name only (never a path): what a server accepts from a browser."""
+    if not isinstance(name, str) or name not in sample_names():
+        raise SpecError(
+            f"unknown model {str(name)[:60]!r}: not a sample model; 'rnnviz list' shows them"
+        )
+    return load_spec_file(sample_dir() / f"{name}.toml")
 
 
 def load_spec(name_or_path: str | os.PathLike[str]) -> ModelSpec:
     """A sample model by name, or a spec file by path."""
     text = str(name_or_path)
-    candidate = SAMPLE_DIR / f"{text}.toml"
+    candidate = sample_dir() / f"{text}.toml"
     if candidate.is_file():
         return load_spec_file(candidate)
     path = Path(text)
-    if path.suffix == ".toml" or path.exists():
+    if path.suffix == ".toml" or os.path.lexists(path):
         return load_spec_file(path)
     raise SpecError(
         f"unknown model {text!r}: not a sample model and not a file; run 'rnnviz list' for the samples"
@@ -309,6 +386,7 @@ __all__ = [
     "SOURCE_VARIANTS",
     "LayerSpec",
     "ModelSpec",
+    "load_sample",
     "load_spec",
     "load_spec_file",
     "sample_names",

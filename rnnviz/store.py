@@ -115,7 +115,7 @@ class RunInfo:
     def target_steps(self) -> int | None:
         """The number of steps the run was asked to train for (its config's `steps`)."""
         steps = self.config.get("steps")
-        return int(steps) if steps is not None else None
+        return steps if isinstance(steps, int) and not isinstance(steps, bool) else None
 
     def to_dict(self) -> dict[str, Any]:
         return {f: getattr(self, f) for f in self.__dataclass_fields__}
@@ -172,6 +172,15 @@ def _pid_alive(pid: int | None, host: str | None) -> bool:
         return False
 
 
+def _json_field(row: Mapping[str, Any], name: str) -> dict[str, Any] | None:
+    """A JSON object column, or None when it is not one (a damaged row)."""
+    try:
+        value = json.loads(row[name])
+    except (TypeError, ValueError, RecursionError):
+        return None
+    return value if isinstance(value, dict) else None
+
+
 class RunStore:
     """All runs under one runs directory. Cheap to create; safe to use from several threads.
 
@@ -184,6 +193,8 @@ class RunStore:
         self.root = Path(root)
         self.db_path = self.root / DB_NAME
         self._local: dict[tuple[int, int], sqlite3.Connection] = {}
+        # A store on a read-only disk (or someone else's) is still readable: `rnnviz runs`.
+        self.read_only = self.db_path.exists() and not os.access(self.root, os.W_OK)
         if not self.db_path.exists():
             if not create:
                 raise RunStoreError(
@@ -191,13 +202,15 @@ class RunStore:
                     f"--runs {self.root}) or pass the right --runs DIR"
                 )
             try:
-                self.root.mkdir(parents=True, exist_ok=True)
+                self.root.mkdir(mode=0o700, parents=True, exist_ok=True)
             except OSError as exc:
                 raise RunStoreError(
                     f"{self.root}: cannot create the runs folder ({exc.strerror}); pick another --runs DIR"
                 ) from None
         with self._connect() as conn:
             version = conn.execute("PRAGMA user_version").fetchone()[0]
+            if version == 0 and self.read_only:
+                raise RunStoreError(f"{self.db_path}: not a run store (empty, read-only)")
             if version == 0:
                 conn.executescript(_SCHEMA)
                 conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
@@ -209,6 +222,9 @@ class RunStore:
 
     # ---- connections -----------------------------------------------------------------------
     def _open(self) -> sqlite3.Connection:
+        if self.read_only or not self._writable_fs():
+            self.read_only = True
+            return self._open_read_only()
         try:
             conn = sqlite3.connect(
                 self.db_path, timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False
@@ -222,6 +238,30 @@ class RunStore:
         except sqlite3.Error as exc:
             raise RunStoreError(f"{self.db_path}: cannot open the run store ({exc})") from None
         return conn
+
+    def _writable_fs(self) -> bool:
+        try:
+            return not (os.statvfs(self.root).f_flag & os.ST_RDONLY)
+        except OSError:
+            return True
+
+    def _open_read_only(self) -> sqlite3.Connection:
+        """Read a store that cannot be written: `mode=ro` sees a live writer's WAL; a store
+        with no WAL files beside it needs `immutable=1` (nothing can be writing it then)."""
+        last: Exception | None = None
+        for flags in ("mode=ro", "mode=ro&immutable=1"):
+            try:
+                conn = sqlite3.connect(
+                    f"{self.db_path.resolve().as_uri()}?{flags}",
+                    uri=True,
+                    timeout=BUSY_TIMEOUT_MS / 1000,
+                    check_same_thread=False,
+                )
+                conn.execute("PRAGMA user_version").fetchone()
+                return conn
+            except sqlite3.Error as exc:
+                last = exc
+        raise RunStoreError(f"{self.db_path}: cannot read the run store ({last})")
 
     @contextlib.contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
@@ -309,6 +349,13 @@ class RunStore:
     @staticmethod
     def _run_info(row: dict[str, Any]) -> RunInfo:
         status, error = row["status"], row["error"]
+        spec, config, bad = _json_field(row, "spec_json"), _json_field(row, "config_json"), []
+        for name, value in (("spec", spec), ("config", config)):
+            if value is None:
+                bad.append(name)
+        if bad:  # one damaged row must not hide the others: show it, say what is wrong
+            status = "failed"
+            error = f"the stored {' and '.join(bad)} of this run is corrupt; delete the run"
         if status == "running" and not _pid_alive(row["pid"], row["host"]):
             status = "failed"
             error = error or (
@@ -318,9 +365,9 @@ class RunStore:
         return RunInfo(
             id=row["id"],
             model=row["model"],
-            spec=json.loads(row["spec_json"]),
-            data_source=row["data_source"],
-            config=json.loads(row["config_json"]),
+            spec=spec or {},
+            data_source=str(row["data_source"]),
+            config=config or {},
             status=status,
             created=row["created"],
             updated=row["updated"],
@@ -393,16 +440,6 @@ class RunStore:
             cur = conn.execute(f"UPDATE runs SET {', '.join(sets)} WHERE id = ?", [*args, run_id])
             if cur.rowcount == 0:
                 raise RunStoreError(f"no run {run_id!r} in {self.db_path}")
-
-    def delete_run(self, run_id: str) -> None:
-        """Remove a run's rows (metrics, activations, probe) and its checkpoint folder."""
-        import shutil
-
-        with self._connect() as conn:
-            for table in ("metrics", "activations", "probes"):
-                conn.execute(f"DELETE FROM {table} WHERE run_id = ?", (run_id,))
-            conn.execute("DELETE FROM runs WHERE id = ?", (run_id,))
-        shutil.rmtree(self.run_dir(run_id), ignore_errors=True)
 
     # ---- writing progress (the training process) -------------------------------------------
     def write_progress(

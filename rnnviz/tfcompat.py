@@ -5,6 +5,10 @@ TF 2.21 only offers the TF1 RNN cells (`tf.compat.v1.nn.rnn_cell.*`) through tf-
 `from rnnviz.tfcompat import tf` so that the order can never be wrong. This module also quiets
 TensorFlow's start-up log noise and offers the one piece of global TF state rnnviz must touch
 (the control-flow v1/v2 switch) as a scoped, locked context manager.
+
+Not here: protobuf message types. Reading a graph file needs only those, and they come without
+TensorFlow from `rnnviz.reporting.protos`; TF is imported to build, train, export, or to read a
+live `tf.Graph`.
 """
 
 from __future__ import annotations
@@ -29,16 +33,6 @@ warnings.filterwarnings(
 warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"(tensorflow|tf_keras)\b.*")
 
 import tensorflow as tf  # noqa: E402
-from tensorflow.core.framework import (  # noqa: E402  (protobuf types: also from here, never directly)
-    function_pb2,
-    graph_pb2,
-    node_def_pb2,
-    variable_pb2,
-    versions_pb2,
-)
-from tensorflow.core.protobuf import meta_graph_pb2, saved_model_pb2  # noqa: E402
-from tensorflow.core.util import event_pb2  # noqa: E402
-from tensorflow.python.framework import op_def_registry  # noqa: E402
 from tensorflow.python.ops import control_flow_util  # noqa: E402
 
 tf.get_logger().setLevel(logging.ERROR)
@@ -97,18 +91,4 @@ def native_output_silenced() -> Iterator[None]:
         os.close(devnull)
 
 
-__all__ = [
-    "control_flow",
-    "event_pb2",
-    "function_pb2",
-    "graph_pb2",
-    "meta_graph_pb2",
-    "native_output_silenced",
-    "node_def_pb2",
-    "op_def_registry",
-    "saved_model_pb2",
-    "tf",
-    "v1",
-    "variable_pb2",
-    "versions_pb2",
-]
+__all__ = ["control_flow", "native_output_silenced", "tf", "v1"]

@@ -8,8 +8,12 @@ so the store is the only channel between the two. `stop_run(run_id)` asks it to 
 What survives a `kill -9`: everything up to the last checkpoint. Metric rows are buffered and
 written at least every `FLUSH_SECONDS` and always together with each checkpoint (one
 transaction), and a resume deletes whatever was recorded after the checkpoint it restores, so
-the metrics history continues exactly where the weights do. Batches are a pure function of
-(seed, step), so a resumed run sees the batches the uninterrupted one would have.
+the metrics history continues exactly where the weights do. Batches and learning rates are pure
+functions of (seed, step), so a resumed run sees the batches and rates the uninterrupted one would
+have.
+
+Defaults (steps, batch, learning rate and its schedule, checkpoint and activation intervals) come
+from the data's recipe (`rnnviz.recipes`); this module holds none of its own.
 """
 
 from __future__ import annotations
@@ -28,14 +32,11 @@ import numpy as np
 
 from rnnviz.data import Dataset, fit_spec, load_data, to_model_major
 from rnnviz.errors import DataError, RunStoreError
+from rnnviz.recipes import SCHEDULES, rate_at, recipe_for
 from rnnviz.spec import ModelSpec, load_spec
 from rnnviz.store import DEFAULT_RUNS_DIR, MetricRow, RunStore
 
-DEFAULT_STEPS = 1000
-DEFAULT_BATCH = 128
 DEFAULT_LOG_EVERY = 50  # train-batch accuracy every N steps (the source: every 200)
-DEFAULT_ACTIVATION_EVERY = 100
-DEFAULT_CHECKPOINT_EVERY = 200
 DEFAULT_PROBE_SIZE = 4
 EVAL_BATCH = 500  # test pass minibatch (the whole test split, in pieces)
 FLUSH_SECONDS = 1.0  # metric rows reach the store at least this often (live curves)
@@ -87,15 +88,23 @@ class Run:
 @dataclass
 class TrainConfig:
     """The whole recipe of a run, stored as the run's config so a resume (or a spawned worker)
-    needs nothing else."""
+    needs nothing else. `for_data` fills what is not given from the data's recipe.
 
-    data: str = "digits"  # load_data() argument: digits, fashion-mnist, synthetic, a path
-    steps: int = DEFAULT_STEPS
-    batch_size: int = DEFAULT_BATCH
+    The learning rate itself is the spec's (`spec.learning_rate`, set from the recipe when the
+    spec leaves it out), so the stored spec says what was trained; `schedule` shapes it over
+    `schedule_steps`, the run's first target. A resume keeps it (so a killed run resumed gets
+    the rates it would have had), unless the new target is longer: then it stretches to it.
+    """
+
+    data: str  # load_data() argument: digits, fashion-mnist, synthetic, a path
+    steps: int
+    batch_size: int
+    activation_every: int  # 0: never record activations
+    checkpoint_every: int
+    schedule: str = "constant"  # runs stored before schedules existed trained at a fixed rate
+    schedule_steps: int | None = None  # None: `steps`
     seed: int = 0
     log_every: int = DEFAULT_LOG_EVERY
-    activation_every: int = DEFAULT_ACTIVATION_EVERY  # 0: never record activations
-    checkpoint_every: int = DEFAULT_CHECKPOINT_EVERY
     probe_size: int = DEFAULT_PROBE_SIZE
     threads: int = 0  # TF intra/inter-op threads; 0 = TF's default (all cores)
     adapt: bool = True  # let the data set the spec's steps/features/classes
@@ -106,17 +115,53 @@ class TrainConfig:
         return dict(self.__dict__)
 
     @classmethod
+    def for_data(cls, data: Dataset | str, ref: str, **given: Any) -> TrainConfig:
+        """The config of a new run on `data` (recorded as `ref`): the options given (None = not
+        given) over the data's recipe."""
+        values = {**_recipe_values(data), "schedule": recipe_for(data).schedule}
+        values.update({k: v for k, v in given.items() if v is not None})
+        config = cls(data=ref, **values)
+        if config.schedule_steps is None:
+            config.schedule_steps = config.steps
+        return config
+
+    def rate(self, base: float, step: int) -> float:
+        """The learning rate of 0-based `step` for a spec rate of `base`."""
+        return rate_at(self.schedule, base, step, self.schedule_steps or self.steps)
+
+    @classmethod
     def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
-        known = set(cls.__dataclass_fields__)
-        return cls(**{k: v for k, v in data.items() if k in known})
+        """A stored config; what it lacks comes from its data's recipe (the schedule excepted:
+        a config without one predates schedules and trained at a constant rate)."""
+        known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
+        known.setdefault("data", "digits")
+        return cls(**{**_recipe_values(str(known["data"])), **known})
 
     def check(self) -> None:
         for name in ("steps", "batch_size", "log_every", "checkpoint_every", "probe_size"):
             value = getattr(self, name)
             if not isinstance(value, int) or value < 1:
                 raise DataError(f"{name} = {value!r}: must be an integer >= 1")
-        if self.activation_every < 0:
+        if not isinstance(self.activation_every, int) or self.activation_every < 0:
             raise DataError(f"activation_every = {self.activation_every}: must be >= 0 (0 = off)")
+        if (
+            isinstance(self.seed, bool)
+            or not isinstance(self.seed, int)
+            or not 0 <= self.seed < 2**31
+        ):
+            raise DataError(f"seed = {self.seed!r}: must be an integer from 0 to {2**31 - 1}")
+        if self.schedule not in SCHEDULES:
+            raise DataError(f"schedule = {self.schedule!r}: allowed {', '.join(SCHEDULES)}")
+
+
+def _recipe_values(data: Dataset | str) -> dict[str, int]:
+    recipe = recipe_for(data)
+    return {
+        "steps": recipe.steps,
+        "batch_size": recipe.batch_size,
+        "activation_every": recipe.activation_every,
+        "checkpoint_every": recipe.checkpoint_every,
+    }
 
 
 class Batches:
@@ -165,12 +210,14 @@ def train(
     data: Dataset | str | None = "digits",
     *,
     steps: int | None = None,
-    batch_size: int = DEFAULT_BATCH,
+    batch_size: int | None = None,
     seed: int = 0,
     runs_dir: str | os.PathLike[str] = DEFAULT_RUNS_DIR,
     log_every: int = DEFAULT_LOG_EVERY,
-    activation_every: int = DEFAULT_ACTIVATION_EVERY,
-    checkpoint_every: int = DEFAULT_CHECKPOINT_EVERY,
+    activation_every: int | None = None,
+    checkpoint_every: int | None = None,
+    schedule: str | None = None,
+    schedule_steps: int | None = None,
     probe_size: int = DEFAULT_PROBE_SIZE,
     threads: int = 0,
     adapt: bool = True,
@@ -181,8 +228,12 @@ def train(
 ) -> Run:
     """Train `spec` (a ModelSpec or a sample name) on `data` (a Dataset or a `load_data` name).
 
-    Records the run in the store under `runs_dir`. `resume=RUN_ID` continues that run from its
-    last checkpoint with its own spec, data and config (`steps`, if given, sets a new target).
+    `steps`, `batch_size`, `activation_every`, `checkpoint_every`, `schedule` and the learning
+    rate (when the spec leaves `learning_rate` out) default to the data's recipe
+    (`rnnviz.recipes.recipe_for(data)`); `schedule_steps` (default: `steps`) is how long the
+    schedule lasts. Records the run in the store under `runs_dir`. `resume=RUN_ID` continues
+    that run from its last checkpoint with its own spec, data and config (`steps`, if given,
+    sets a new target).
     `progress(step, total, loss, train_accuracy_or_None)` is called after every step.
     `run_id` trains a run already registered by `start_run_process`. `max_seconds` is a time
     budget for the training loop: when it is spent the run tests and finishes early.
@@ -197,21 +248,24 @@ def train(
     dataset = load_data(data) if isinstance(data, str) else data
     if dataset is None:
         raise DataError("no data given; use digits, fashion-mnist, synthetic or a path")
-    config = TrainConfig(
-        data=data if isinstance(data, str) else (dataset.ref or dataset.source),
-        steps=DEFAULT_STEPS if steps is None else steps,
+    config = TrainConfig.for_data(
+        dataset,
+        data if isinstance(data, str) else (dataset.ref or dataset.source),
+        steps=steps,
         batch_size=batch_size,
         seed=seed,
         log_every=log_every,
         activation_every=activation_every,
         checkpoint_every=checkpoint_every,
+        schedule=schedule,
+        schedule_steps=schedule_steps,
         probe_size=probe_size,
         threads=threads,
         adapt=adapt,
         max_seconds=max_seconds,
     )
     config.check()
-    fitted, changes = fit_spec(spec, dataset, adapt=adapt)
+    fitted, changes = _fit(spec, dataset, adapt=adapt)
     config.extra["adapted"] = changes
     new_id = store.create_run(fitted, dataset.source, config.to_dict(), pid=os.getpid())
     return _run_loop(store, new_id, fitted, dataset, config, progress, changes, resumed=False)
@@ -234,6 +288,8 @@ def _train_registered(
     config = TrainConfig.from_dict(info.config)
     if steps is not None:
         config.steps = steps
+    if config.schedule_steps is not None and config.steps > config.schedule_steps:
+        config.schedule_steps = config.steps  # a longer run: its schedule stretches to the end
     config.check()
     if isinstance(data, Dataset):
         dataset = data
@@ -246,13 +302,13 @@ def _train_registered(
                 "to train(..., resume=RUN_ID, data=...)"
             ) from None
     spec = ModelSpec.from_dict(info.spec)
-    fitted, changes = fit_spec(spec, dataset, adapt=config.adapt)
+    fitted, changes = _fit(spec, dataset, adapt=config.adapt)
     if changes and resume:  # a checkpoint only restores into the graph it came from
         raise DataError(
             f"run {run_id} was trained on data shaped differently from {dataset.source}: "
             f"{'; '.join(changes)}; resume with the run's own data ({config.data})"
         )
-    if changes:  # registered by start_run_process with the spec as asked: record the fitted one
+    if fitted != spec:  # registered by start_run_process with the spec as asked: record the fit
         config.extra["adapted"] = changes
         store.update_run(run_id, spec=fitted, data_source=dataset.source)
     store.update_config(run_id, config.to_dict())
@@ -267,6 +323,16 @@ def _train_registered(
         tuple(config.extra.get("adapted", ())),
         resumed=resume,
     )
+
+
+def _fit(spec: ModelSpec, dataset: Dataset, *, adapt: bool) -> tuple[ModelSpec, list[str]]:
+    """`fit_spec`, plus the recipe's learning rate when the spec has none of its own (not listed
+    as a change: it does not alter the graph's shape, and a resume never meets it, as the stored
+    spec has its rate)."""
+    fitted, changes = fit_spec(spec, dataset, adapt=adapt)
+    if fitted.learning_rate is None:
+        fitted = fitted.replace(learning_rate=recipe_for(dataset).learning_rate)
+    return fitted, changes
 
 
 class _StopRequested:
@@ -308,7 +374,7 @@ def _run_loop(
         start_step, wall_offset, resumed_from = 0, 0.0, None
         info = store.get_run(run_id)
         if resumed and info.checkpoint_path:
-            model.saver.restore(sess, info.checkpoint_path)
+            _restore(model, sess, info.checkpoint_path, run_id)
             start_step = int(sess.run(model.global_step))
             resumed_from = start_step
             store.truncate_after(run_id, start_step)
@@ -324,7 +390,8 @@ def _run_loop(
         store.set_probe(run_id, data.x_test[probe_rows], data.y_test[probe_rows], probe_lengths)
         if config.activation_every:
             probe = Probe(model, data.x_test[probe_rows], probe_lengths, threads=config.threads)
-            if not resumed:  # the untrained network, as step 0
+            if start_step == 0 and 0 not in store.snapshot_steps(run_id):
+                # The untrained network, as step 0 (also when a kill came before it was kept).
                 store.add_activations(run_id, 0, probe.record(sess))
 
         result = _loop(
@@ -374,6 +441,30 @@ def _run_loop(
             signal.signal(signal.SIGTERM, previous_handler)
 
 
+def learning_rate_tensor(model: Any) -> Any:
+    """Adam's learning rate in a built training graph: the constant the optimizer made from
+    `spec.learning_rate`, into which the loop feeds each step's scheduled rate (a TF 1 session
+    may feed any tensor), so the graph stays exactly the one `rnnviz build` writes."""
+    tensor = model.graph.get_tensor_by_name(f"{model.train_op.name}/learning_rate:0")
+    if tensor.op.type != "Const":  # the builder changed how it makes the optimizer
+        raise RuntimeError(f"{tensor.name} is a {tensor.op.type}, not Adam's constant rate")
+    return tensor
+
+
+def _restore(model: Any, sess: Any, checkpoint: str, run_id: str) -> None:
+    """Restore a run's checkpoint; a missing or damaged one is a one-line error, not TF's dump."""
+    from rnnviz.tfcompat import tf
+
+    try:
+        model.saver.restore(sess, checkpoint)
+    except (tf.errors.OpError, ValueError) as exc:
+        first = (getattr(exc, "message", "") or str(exc)).strip().splitlines()[0][:160]
+        raise RunStoreError(
+            f"run {run_id}: its checkpoint {checkpoint} cannot be restored ({first}); "
+            "the run cannot resume: start a new one"
+        ) from None
+
+
 def _loop(
     store: RunStore,
     run_id: str,
@@ -394,6 +485,7 @@ def _loop(
     # One fetch list for every step: each distinct fetch list costs TF a graph prune and a new
     # executor on first use, and the batch accuracy is a few ops on logits computed anyway.
     fetches = [model.train_op, model.loss, model.accuracy]
+    rate_tensor, base_rate = learning_rate_tensor(model), model.spec.learning_rate
     pending: list[MetricRow] = []
     pending_acts: tuple[int, Any] | None = None
     checkpoint = store.get_run(run_id).checkpoint_path if start_step else None
@@ -410,6 +502,7 @@ def _loop(
             None if len_all is None else len_all[idx],
             training=True,
         )
+        feed[rate_tensor] = config.rate(base_rate, step - 1)
         _, loss, batch_accuracy = sess.run(fetches, feed)
         loss = float(loss)
         # recorded at intervals, as the source did (every step's batch accuracy is mostly noise)
@@ -473,7 +566,8 @@ def start_run_process(
     data, trains, and writes everything to the store. Its output goes to `<runs>/<id>/train.log`.
     `resume=RUN_ID` continues that run instead (`steps` may raise its target). `options` are
     `TrainConfig` fields, as `train` takes them: batch_size, seed, log_every, activation_every,
-    checkpoint_every, probe_size, threads, max_seconds. Loads no TensorFlow and no data here.
+    checkpoint_every, schedule, schedule_steps, probe_size, threads, max_seconds; what is not
+    given comes from the data's recipe. Loads no TensorFlow and no data here.
     """
     store = RunStore(runs_dir)
     if resume is not None:
@@ -488,11 +582,32 @@ def start_run_process(
         unknown = sorted(set(options) - set(TrainConfig.__dataclass_fields__))
         if unknown:
             raise TypeError(f"start_run_process() got unknown options: {', '.join(unknown)}")
-        config = TrainConfig(data=data, steps=DEFAULT_STEPS if steps is None else steps, **options)
+        config = TrainConfig.for_data(str(data), str(data), steps=steps, **options)
         config.check()
         run_id = store.create_run(spec, str(data), config.to_dict())
-    log = open(store.run_dir(run_id) / "train.log", "ab")  # noqa: SIM115 - handed to the child
-    try:
+    proc = _spawn_worker(store, run_id, resume=resume is not None)
+    store.set_status(run_id, "running", pid=proc.pid)
+    _children[run_id] = proc
+    return run_id
+
+
+def _spawn_worker(store: RunStore, run_id: str, *, resume: bool) -> subprocess.Popen[bytes]:
+    """The training process, with the settings' memory limit; a thread waits for it, so it
+    never stays a zombie of a long-lived parent (the dashboard)."""
+    import resource
+    import threading
+
+    from rnnviz.settings import MB, settings
+
+    memory = settings().run_memory_mb * MB
+
+    def limit() -> None:  # between fork and exec: syscalls only
+        resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+
+    log_fd = os.open(
+        store.run_dir(run_id) / "train.log", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600
+    )
+    with open(log_fd, "ab") as log:
         proc = subprocess.Popen(
             [sys.executable, "-m", "rnnviz.training", str(store.root), run_id]
             + (["--resume"] if resume else []),
@@ -501,12 +616,10 @@ def start_run_process(
             stdin=subprocess.DEVNULL,
             start_new_session=True,  # a Ctrl-C in the dashboard's terminal does not kill runs
             env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            preexec_fn=limit,  # the dashboard serves from one thread
         )
-    finally:
-        log.close()
-    store.set_status(run_id, "running", pid=proc.pid)
-    _children[run_id] = proc
-    return run_id
+    threading.Thread(target=proc.wait, daemon=True, name=f"reap-{run_id}").start()
+    return proc
 
 
 _children: dict[str, subprocess.Popen[bytes]] = {}  # reaped by stop_run / wait_run
@@ -578,6 +691,7 @@ __all__ = [
     "Run",
     "TrainConfig",
     "evaluate",
+    "learning_rate_tensor",
     "start_run_process",
     "stop_run",
     "train",

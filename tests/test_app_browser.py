@@ -81,17 +81,22 @@ def _env(tmp: Path, **extra: str) -> dict[str, str]:
     return env
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    """`rnnviz serve` on a free port, with its own cache and run store."""
-    tmp = tmp_path_factory.mktemp("serve")
-    port = _free_port()
+@contextlib.contextmanager
+def serve(tmp: Path, port: int, **env: str) -> Iterator[dict[str, Any]]:
+    """`rnnviz serve` on `port` with its cache and run store under `tmp` (`env`: more settings)."""
     log = tmp / "server.log"
     cmd = [str(BIN / "rnnviz"), "serve", "--host", "127.0.0.1", "--port", str(port)]
-    with _process(cmd, _env(tmp), log) as proc:
+    with _process(cmd, _env(tmp, **env), log) as proc:
         _wait_port(port, proc, log)
         yield {"url": f"http://127.0.0.1:{port}", "tmp": tmp, "log": log}
     _stop_runs(tmp / "runs")
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    """`rnnviz serve` on a free port, with its own cache and run store."""
+    with serve(tmp_path_factory.mktemp("serve"), _free_port()) as running:
+        yield running
 
 
 def _stop_runs(runs: Path) -> None:

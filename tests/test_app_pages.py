@@ -7,9 +7,12 @@ import base64
 from pathlib import Path
 
 import pytest
+from dash import no_update
 
-from app import jobs
+from app import ids, jobs
 from app.pages import open_file, report, structure
+
+pytestmark = pytest.mark.slow  # every test here reads the module fixture's real build jobs
 
 TINY_TOML = """
 name = "tiny_static_lstm"
@@ -32,15 +35,19 @@ units = 8
 def built(tmp_path_factory: pytest.TempPathFactory) -> dict:
     """Both graphs of the tiny spec at T=4 and T=6, built through the Structure page's callback."""
     root = tmp_path_factory.mktemp("dash")
-    spec = root / "tiny_static_lstm.toml"
+    samples = root / "samples"
+    samples.mkdir()
+    spec = samples / "tiny_static_lstm.toml"
     spec.write_text(TINY_TOML)
     mp = pytest.MonkeyPatch()
     mp.setenv("RNNVIZ_CACHE_DIR", str(root / "cache"))
     mp.setenv("RNNVIZ_RUNS_DIR", str(root / "runs"))
+    # The server builds sample names only (never a path a browser sends): the tiny spec is one.
+    mp.setenv("RNNVIZ_SAMPLES", str(samples))
     stages: list[tuple[str, str, str]] = []
-    out = {"spec": str(spec), "stages": stages}
+    out = {"spec": "tiny_static_lstm", "stages": stages}
     for steps in (4, 6):
-        out[steps] = structure.build_pair(str(spec), steps, stages.append)
+        out[steps] = structure.build_pair("tiny_static_lstm", steps, stages.append)
     yield out
     mp.undo()
 
@@ -104,14 +111,32 @@ def test_growth_history(built: dict) -> None:
     assert static.y[1] > static.y[0] and dynamic.y[1] == dynamic.y[0]
 
 
-def test_report_page(built: dict) -> None:
-    title, rows, charts = report.report_page(built[4][0])
-    assert "T=4" in title
+def test_report_page(built: dict, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The costly figures come after the build (a detached job). Before they are in, the page
+    # says so and looks again; a tick that finds them still missing sends nothing.
+    read_meta = jobs.read_meta
+    with monkeypatch.context() as before:
+        before.setattr(jobs, "read_meta", lambda *a: {**read_meta(*a), "figures": False})
+        waiting = report.report_page(None, built[4][0], None, "")
+        assert "being measured" in waiting[0] and waiting[-1] is False
+        assert report.report_page(ids.REPORT_TICK, built[4][0], None, "") == (no_update,) * 7
+    jobs.ensure_figures(built["spec"], 4)  # here they are made and awaited
+    title, link, link_text, rows, claims, charts, complete = report.report_page(
+        ids.REPORT_TICK, built[4][0], None, ""
+    )
+    assert complete and "being measured" not in title
+    assert "T=4" in title and link.endswith("steps=4") and link in link_text
     figures = {r["figure"]: r for r in rows}
-    assert figures["params.total"]["ratio"] == "1"
-    assert figures["sizes.saved_model_bytes"]["static"] != "-"
-    assert "build_seconds" in figures and "memory.peak_bytes" in figures
-    assert len(charts) == 7
+    assert figures["parameters"]["static / dynamic"] == "1×"
+    assert figures["SavedModel size, graph + variables (MB)"]["static"] != "-"
+    assert "graph build time (s)" in figures and "peak memory of one training step (MB)" in figures
+    assert len(claims) == 1 + 8  # heading + one paragraph per claim
+    assert len(charts) == 8
+    # The URL names the pair: a cached one is shown at once, an unknown spec is one line.
+    spec, steps = built["spec"], 4
+    shown, wanted = report.from_url("/report", f"?spec={spec}&steps={steps}")
+    assert shown["key"] == built[4][0]["key"] and wanted is no_update
+    assert "error" in report.wanted_pair("?spec=nonesuch")
 
 
 def test_open_a_graph_file(built: dict) -> None:
@@ -137,7 +162,7 @@ def test_open_a_zipped_saved_model(built: dict, tmp_path: Path) -> None:
     from rnnviz.commands.report import export
     from rnnviz.spec import load_spec
 
-    model = build(load_spec(built["spec"]).twin("dynamic"))
+    model = build(load_spec("tiny_static_lstm").twin("dynamic"))
     with model.graph.as_default():
         saved = Path(export(model, tmp_path / "export")["saved_model"])
     buf = io.BytesIO()
@@ -149,7 +174,12 @@ def test_open_a_zipped_saved_model(built: dict, tmp_path: Path) -> None:
     assert data, status
     assert "saved_model" in status
     elements, *_, charts = open_file.file_views(data, [])
-    assert len(charts) == 7
-    assert _count(elements, "loop") >= 1 and _count(elements, "step") == 0
     report_data = jobs.read_json(jobs.settings().cache_dir, data["key"], "file.report.json")
+    drawn = {c.children.id.removeprefix("file-report-") for c in charts}
+    assert {"roles", "types", "layers", "gates", "sizes"} <= drawn
+    # Charts with nothing to show are left out: a loop graph has no fetchable per-step states,
+    # FLOPs only when the loop's trip count let the report count them.
+    assert report_data["states"]["per_step"] == 0 and "states" not in drawn
+    assert ("flops" in drawn) == (report_data["flops"]["forward_per_sequence"] is not None)
+    assert _count(elements, "loop") >= 1 and _count(elements, "step") == 0
     assert report_data["sizes"]["saved_model_bytes"] > report_data["sizes"]["graphdef_bytes"]

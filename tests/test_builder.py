@@ -49,6 +49,7 @@ def profiler_params(model) -> int:
     return int(v1.profiler.profile(model.graph, options=opts).total_parameters)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", sample_names())
 def test_params_match_closed_form_profiler_and_twin(name):
     spec = load_spec(name).with_steps(SMALL_T)
@@ -56,7 +57,9 @@ def test_params_match_closed_form_profiler_and_twin(name):
     dynamic = build(spec if not spec.is_static else spec.twin("dynamic"))
     expected = closed_form_params(spec)
     assert graph_params(static) == graph_params(dynamic) == expected
-    assert profiler_params(static) == profiler_params(dynamic) == expected
+    # tfprof once per sample, on the sample's own build (it takes seconds on big graphs); the
+    # twin has the same variables by name and shape, checked above and below
+    assert profiler_params(static if spec.is_static else dynamic) == expected
     static_names = {
         v.op.name for v in static.graph.get_collection(v1.GraphKeys.TRAINABLE_VARIABLES)
     }
@@ -92,6 +95,7 @@ def test_stacked_lstm_last_state_h_is_last_output(unroll):
     np.testing.assert_array_equal(h_last, outputs[:, -1, :])
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("cell", ["lstm", "gru"])
 @pytest.mark.parametrize("unroll", ["static", "dynamic"])
 def test_variable_length_example_from_seed_001(cell, unroll):
@@ -132,6 +136,7 @@ def _cross_restore(spec_a: ModelSpec, spec_b: ModelSpec, x: np.ndarray, tmp_path
     return out_a, out_b, out_b_fresh
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "layers,bidirectional",
     [
@@ -151,6 +156,7 @@ def test_static_checkpoint_restores_into_dynamic(layers, bidirectional, tmp_path
     np.testing.assert_allclose(out_static, out_dynamic, atol=1e-5)
 
 
+@pytest.mark.slow
 def test_static_graph_refuses_another_length_dynamic_accepts_it():
     spec = ModelSpec("f", (LayerSpec("gru", 4),), unroll="static", time_steps=5, input_size=3)
     static, dynamic = build(spec), build(spec.twin("dynamic"))

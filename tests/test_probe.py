@@ -69,6 +69,7 @@ def _live(spec):
     return model, sess
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", list(DYNAMIC))
 def test_twin_equals_the_dynamic_graph(name):
     spec = DYNAMIC[name]
@@ -143,6 +144,7 @@ def test_probe_follows_training_weights():
     sess.close()
 
 
+@pytest.mark.slow
 def test_activations_from_a_checkpoint(tmp_path):
     spec = DYNAMIC["stacked_bi_mixed"]
     model, sess = _live(spec)

@@ -137,3 +137,101 @@ def test_fuzz_mutated_graphdef_only_raises_input_file_error(tmp_path, graph_byte
         assert "fuzzed.pb" in str(exc) and "\n" not in str(exc)
     else:
         assert isinstance(result, GraphReport)
+
+
+# ---- files that are not regular, too big, blank or too deep; bugs vs bad files ---------------
+# Peak RSS from VmHWM: getrusage's ru_maxrss keeps the forking parent's peak across exec.
+_ONE_REPORT = """
+import re, sys
+from rnnviz.cli import main
+code = main(["report", sys.argv[1]])
+status = open("/proc/self/status").read()
+print("PEAK-KB", re.search(r"VmHWM:\\s+(\\d+)", status).group(1))
+sys.exit(code)
+"""
+
+
+def _run_report(path, env=None):
+    import os
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-c", _ONE_REPORT, str(path)],
+        capture_output=True,
+        text=True,
+        timeout=120,  # a FIFO that blocked would fail here instead of hanging the suite
+        env={**os.environ, **(env or {})},
+    )
+    peak_kb = int(done.stdout.rsplit("PEAK-KB", 1)[1])
+    return done.returncode, done.stderr.strip().splitlines(), peak_kb
+
+
+def _deep_pbtxt(levels: int) -> str:
+    inner = 'func { name: "f" attr { key: "k" value { ' * levels + "} } " * levels
+    return f'node {{ name: "a" op: "b" attr {{ key: "k" value {{ {inner} }} }} }}'
+
+
+def test_unreadable_kinds_of_file_are_one_line_exit_2(tmp_path):
+    """FIFO (not opened: it would block), a device, a sparse 1 GB text file (refused after its
+    first 64 kB: the process stays small), a .pbtxt nested 300 levels, a file over the cap."""
+    import os
+
+    fifo = tmp_path / "pipe.pb"
+    os.mkfifo(fifo)
+    sparse = tmp_path / "blank.pbtxt"
+    with open(sparse, "wb") as fh:
+        fh.truncate(1 << 30)
+    deep = tmp_path / "deep.pbtxt"
+    deep.write_text(_deep_pbtxt(300))
+    big = tmp_path / "big.pb"
+    big.write_bytes(b"\x0a" * (2 << 20))
+    cases = [
+        (fifo, "named pipe", None),
+        ("/dev/zero", "character device", None),
+        (sparse, "zero bytes", None),
+        (deep, "nested too deeply", None),
+        (big, "RNNVIZ_MAX_GRAPH_MB", {"RNNVIZ_MAX_GRAPH_MB": "1"}),
+    ]
+    for path, words, env in cases:
+        code, err, peak_kb = _run_report(path, env)
+        assert code == 2, (path, err)
+        assert len(err) == 1 and err[0].startswith("rnnviz report: error: "), err
+        assert words in err[0] and str(path) in err[0], err
+        assert peak_kb < 300 * 1024, (path, peak_kb)  # never read whole: far below 1 GB
+
+
+def _corrupt_attribute_graph() -> bytes:
+    """A Const feeding an Enter whose attribute bytes do not decode (field 5 = attr map entry
+    whose AttrValue is garbage): the slim parse keeps them unread, the analysis reads them."""
+
+    def field(number: int, payload: bytes) -> bytes:
+        return bytes([number << 3 | 2, len(payload)]) + payload
+
+    const = field(1, b"a") + field(2, b"Const")
+    enter = field(1, b"e") + field(2, b"Enter") + field(3, b"a")
+    enter += field(5, field(1, b"frame_name") + field(2, b"\xff\xff\xff\xff\xff"))
+    return field(1, const) + field(1, enter)
+
+
+def test_corrupt_attributes_are_the_files_fault(tmp_path):
+    path = tmp_path / "attrs.pb"
+    path.write_bytes(_corrupt_attribute_graph())
+    with pytest.raises(InputFileError, match="node 'e' has corrupt attributes"):
+        report(path)
+
+
+def test_a_bug_in_the_analysis_keeps_its_traceback(tmp_path, graph_bytes, monkeypatch):
+    """The same KeyError that a malformed graph could raise is not blamed on the file."""
+    import rnnviz.reporting.analysis as analysis
+
+    def broken(*args, **kwargs):
+        raise KeyError("a bug in rnnviz")
+
+    path = tmp_path / "good.pb"
+    path.write_bytes(graph_bytes)
+    monkeypatch.setattr(analysis, "walk_loops", broken)
+    with pytest.raises(KeyError, match="a bug in rnnviz"):
+        report(path)
+    with pytest.raises(KeyError):
+        main(["report", str(path)])

@@ -70,12 +70,13 @@ def test_hand_written_while_loop(version, kind):
     assert r.recurrent is True and r.unrolled_steps == 0
     assert r.params.total == 45
     # per step: MatMul [1,9]x[9,5] = 90, tanh 5
-    assert r.flops.loop_body_per_step == 95
+    assert loop.flops_per_step == 95
     assert r.flops.forward_per_sequence == 6 * 95
     if version == "v2":  # maximum_iterations is a Const: the graph itself fixes the trip count
         assert report(graph.as_graph_def()).flops.forward_per_sequence == 570
 
 
+@pytest.mark.slow
 def test_tf_keras_lstm_saved_model(tmp_path):
     import tf_keras
 

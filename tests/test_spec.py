@@ -93,7 +93,7 @@ def test_invalid_model_fields_are_named(changes, field, value):
     ("layer", "field", "hint"),
     [
         (dict(cell="lstmx", units=4), "layers[0].cell", "basic_rnn"),
-        (dict(cell="lstm", units=0), "layers[0].units", ">= 1"),
+        (dict(cell="lstm", units=0), "layers[0].units", "from 1 to"),
         (dict(cell="lstm", units=True), "layers[0].units", "integer"),
         (dict(cell="gru", units=4, num_proj=2), "layers[0].num_proj", "only cell = 'lstm'"),
         (dict(cell="gru", units=4, use_peepholes=True), "layers[0].use_peepholes", "only cell"),
@@ -102,7 +102,7 @@ def test_invalid_model_fields_are_named(changes, field, value):
         (dict(cell="lstm", units=4, proj_clip=1.0), "layers[0].proj_clip", "needs num_proj"),
         (dict(cell="lstm", units=4, input_keep_prob=0.0), "layers[0].input_keep_prob", "(0, 1]"),
         (dict(cell="lstm", units=4, output_keep_prob=1.5), "layers[0].output_keep_prob", "(0, 1]"),
-        (dict(cell="lstm", units=4, num_proj=0), "layers[0].num_proj", ">= 1"),
+        (dict(cell="lstm", units=4, num_proj=0), "layers[0].num_proj", "from 1 to"),
     ],
 )
 def test_invalid_layer_fields_are_named(layer, field, hint):

@@ -49,6 +49,7 @@ def _check_view(view) -> None:
     assert view.n_elements <= MAX_ELEMENTS
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("bidirectional", "steps"), [(False, 5), (True, 3)])
 def test_unrolled_blocks_are_layers_x_directions_x_steps(bidirectional: bool, steps: int) -> None:
     spec = _spec("static", steps, bidirectional)
@@ -76,6 +77,7 @@ def test_unrolled_blocks_are_layers_x_directions_x_steps(bidirectional: bool, st
     assert pos["role/forward/inputs"][0] < row0[0][1][0] < pos["role/forward/head"][0]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("cf", ["v2", "v1"])
 def test_loop_graph_blocks_do_not_change_with_t(cf: str) -> None:
     small, big = _part(_spec("dynamic", 3, cf=cf)), _part(_spec("dynamic", 9, cf=cf))
@@ -102,6 +104,7 @@ def test_loop_graph_blocks_do_not_change_with_t(cf: str) -> None:
     assert collapse(as_loop, "loop/rnn/while").n_elements == view.n_elements
 
 
+@pytest.mark.slow
 def test_expand_and_collapse_a_step_block() -> None:
     part = _part(_spec("static", 4))
     view = make_view(part)
@@ -153,6 +156,7 @@ def _synthetic(steps: int, layers: int, ops_per_step: int):
     return gd, steps_of, roles
 
 
+@pytest.mark.slow
 def test_element_cap_holds_at_large_t() -> None:
     gd, steps_of, roles = _synthetic(steps=3000, layers=3, ops_per_step=3)
     part = partition(gd, steps=steps_of, roles=roles, loops={})
@@ -180,6 +184,7 @@ def test_many_top_scopes_are_pooled() -> None:
     _check_view(make_view(part))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("unroll", "bidirectional"), [("static", True), ("dynamic", False)])
 def test_shared_index_matches_the_reports_public_functions(
     unroll: str, bidirectional: bool

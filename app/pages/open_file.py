@@ -1,7 +1,9 @@
 """Open a file: upload a .pb, .pbtxt, .meta or a zipped SavedModel and see its structure and report.
 
 The file is saved (content-addressed) in the cache dir and analysed by a background job in a
-fresh process, like a build; a bad file gives one message saying what is wrong and what to upload.
+fresh process, like a build; a bad file gives one message saying what is wrong and what to upload,
+and the file shown before stays on the page. The browser checks size and kind before sending and
+shows the sending progress (app/assets/upload.js; the limit comes from the server's settings).
 """
 
 from __future__ import annotations
@@ -13,8 +15,8 @@ from typing import Any
 from dash import Input, Output, State, dcc, html, no_update
 
 from app import ids, jobs, panels
-from app.jobs import settings
 from rnnviz.errors import RnnvizError
+from rnnviz.settings import settings
 
 KEY = "open"
 PATH = "/open"
@@ -25,6 +27,14 @@ def layout(cfg: jobs.Settings) -> Any:
     limit_mb = cfg.max_upload_bytes / 2**20
     return html.Div(
         [
+            html.Div(  # what app/assets/upload.js checks a file against before it is read
+                id=ids.UPLOAD_LIMIT,
+                style={"display": "none"},
+                **{
+                    "data-max-bytes": str(cfg.max_upload_bytes),
+                    "data-suffixes": ",".join(jobs.UPLOAD_SUFFIXES),
+                },
+            ),
             dcc.Upload(
                 id=ids.UPLOAD,
                 className="upload",
@@ -35,8 +45,16 @@ def layout(cfg: jobs.Settings) -> Any:
                         f" a .pb, .pbtxt, .meta or a zipped SavedModel (at most {limit_mb:.0f} MB)",
                     ]
                 ),
+                accept=",".join(jobs.UPLOAD_SUFFIXES),
                 max_size=cfg.max_upload_bytes,
                 multiple=False,
+            ),
+            html.Div(
+                className="build-row",
+                children=[  # the sending progress, driven by app/assets/upload.js
+                    html.Progress(id=ids.UPLOAD_SEND, style={"display": "none"}),
+                    html.Span(id=ids.UPLOAD_SEND_TEXT, className="stage"),
+                ],
             ),
             html.Div(
                 className="build-row",
@@ -62,7 +80,8 @@ def layout(cfg: jobs.Settings) -> Any:
 def analyse_upload(
     contents: str | None, filename: str | None, set_progress: Any = None
 ) -> tuple[Any, str]:
-    """Save and analyse an upload; (store data, status message)."""
+    """Save and analyse an upload; (store data, status message). A rejected upload leaves the
+    store as it was (no_update), so the file shown before stays on the page."""
     if not contents or not filename:
         return no_update, ""
     cfg = settings()
@@ -76,13 +95,13 @@ def analyse_upload(
         data = base64.b64decode(b64, validate=True)
         path = jobs.store_upload(cfg.cache_dir, filename, data, cfg.max_upload_bytes)
     except binascii.Error:
-        return None, f"{filename}: the upload arrived damaged; try again"
+        return no_update, f"{filename}: the upload arrived damaged; try again"
     except RnnvizError as exc:
-        return None, str(exc)
+        return no_update, str(exc)
     try:
         meta = jobs.ensure_analysed(path, cache_dir=cfg.cache_dir, progress=progress)
     except RnnvizError as exc:  # name the file as the user knows it, not our cache path
-        return None, str(exc).replace(str(path), filename)
+        return no_update, str(exc).replace(str(path), filename)
     status = f"{filename}: {meta['kind']}, {meta['nodes']:,} nodes"
     return {"key": meta["key"], "name": filename}, status
 

@@ -13,9 +13,9 @@ import os
 from typing import Any
 
 import plotly.graph_objects as go
-from dash import Input, Output, State, dcc, html, no_update
+from dash import Input, Output, State, ctx, dcc, html, no_update
 
-from app import ids, jobs, panels, urlstate
+from app import ids, jobs, panels, urlstate, validate
 from app.jobs import Settings, settings
 from rnnviz.errors import RnnvizError
 from rnnviz.spec import load_spec, sample_names
@@ -66,19 +66,22 @@ def layout(cfg: Settings) -> Any:
                         ),
                         style={"width": "460px"},
                     ),
+                    *steps_box(cfg),
                 ],
             ),
             html.Div(
                 className="build-row",
                 children=[
-                    html.Progress(id=ids.BUILD_PROGRESS, value="0", max="7"),
+                    html.Progress(id=ids.BUILD_PROGRESS, value="0", max="5"),
                     html.Span(id=ids.BUILD_STAGE, className="stage"),
+                    html.Button("Cancel", id=ids.BUILD_CANCEL, style={"display": "none"}),
                     html.Span(id=ids.BUILD_STATUS, className="status"),
                 ],
             ),
             dcc.Store(id=ids.BUILD_KEY),
             dcc.Location(id=ids.STATE_URL, refresh=False),
             dcc.Store(id=ids.URL_STATE, data={}),
+            dcc.Store(id=ids.BUILD_REQUEST),
             dcc.Store(id=ids.EXPANDED["static"], data=[]),
             dcc.Store(id=ids.EXPANDED["dynamic"], data=[]),
             dcc.Store(id=ids.GROWTH + "-history", data=[], storage_type="session"),
@@ -115,11 +118,11 @@ def build_pair(spec: str, steps: int, set_progress: Any = None) -> tuple[Any, st
             set_progress((str(done), str(total), stage))
 
     try:
-        meta = jobs.ensure_built(
-            spec, int(steps), cache_dir=settings().cache_dir, progress=progress
-        )
+        steps = validate.checked_steps(steps)
+        validate.checked_spec(spec)
+        meta = jobs.ensure_built(spec, steps, progress=progress)
     except RnnvizError as exc:
-        return no_update, f"could not build {spec} at T={steps}: {exc}"
+        return no_update, f"could not build {str(spec)[:60]} at T={str(steps)[:12]}: {exc}"
     data = {"key": meta["key"], "spec": spec, "steps": int(steps)}
     s, d = meta["static"], meta["dynamic"]
     status = (
@@ -137,8 +140,12 @@ def panel(
 ) -> tuple:
     if not build:
         return [], no_update, "building...", []
+    try:
+        key = validate.checked_key(build)
+    except RnnvizError as exc:  # a forged or stale key: nothing is read
+        return [], no_update, str(exc), []
     focus = (selected or {}).get("name")
-    return panels.panel_outputs(settings().cache_dir, build["key"], which, expanded, focus)
+    return panels.panel_outputs(settings().cache_dir, key, which, expanded, focus)
 
 
 def state_from_url(
@@ -214,9 +221,82 @@ def growth(build: dict[str, Any] | None, history: list[dict[str, Any]] | None) -
     return history, fig
 
 
-def _build_background(set_progress: Any, spec: str, steps: int) -> tuple[Any, str]:
-    # A named module-level function: background managers key their jobs by the function.
-    return build_pair(spec, steps, set_progress)
+def _build_background(set_progress: Any, request: dict[str, Any] | None) -> tuple[Any, str]:
+    # A named module-level function: background managers key their jobs by the function and its
+    # arguments; the request carries the page's nonce, so two tabs asking for the same build are
+    # two jobs (each gets its result) that share one cache entry (one build).
+    if not isinstance(request, dict):
+        return no_update, ""
+    return build_pair(request.get("spec"), request.get("steps"), set_progress)
+
+
+# ---- build requests: T box, spec changes, which page asks ---------------------------------
+
+
+def steps_box(cfg: Settings) -> list[Any]:
+    """The T number box (applies on Enter or when leaving it) and the note about a kept T."""
+    return [
+        dcc.Input(
+            id=ids.STEPS_BOX,
+            type="number",
+            min=1,
+            max=cfg.max_steps,
+            step=1,
+            value=min(DEFAULT_STEPS, cfg.max_steps),
+            debounce=True,  # Enter or blur, not every keystroke
+            style={"width": "70px"},
+        ),
+        html.Span(id=ids.STEPS_NOTE, className="note"),
+    ]
+
+
+def sync_steps(
+    trigger: str | None, slider: Any, box: Any, spec: Any, previous: dict[str, Any] | None
+) -> tuple[Any, Any, str]:
+    """(slider value, box value, note) after a change of the slider, the box or the spec.
+
+    A new spec takes its own T unless the user had chosen another T, which is kept and said."""
+    if trigger == ids.STEPS_BOX:
+        try:
+            value = validate.checked_steps(box)
+        except RnnvizError as exc:
+            return no_update, slider, str(exc)
+        return value, no_update, ""
+    if trigger == ids.SPEC and isinstance(previous, dict):
+        try:
+            old_t = validate.checked_spec(previous.get("spec")).time_steps
+            new_t = validate.checked_spec(spec).time_steps
+        except RnnvizError:
+            return no_update, no_update, ""
+        if slider == old_t and new_t and new_t != slider:
+            return new_t, new_t, f"T set to {spec}'s own T={new_t}"
+        if new_t and slider != new_t:
+            return (
+                no_update,
+                no_update,
+                f"T={slider} kept from the previous spec ({spec} has T={new_t})",
+            )
+        return no_update, no_update, ""
+    return no_update, slider, ""
+
+
+# Pages that show the build: the Structure page (also for unknown paths) and the Report page.
+BUILD_PAGES = ("/", "/report")
+
+
+def build_request(
+    spec: Any, steps: Any, pathname: Any, nonce: Any, current: dict[str, Any] | None
+) -> Any:
+    """What to build, or nothing: only a page that shows the build asks for one (opening the
+    Open-a-file or the Training page builds nothing), and only when spec or T changed."""
+    from app.pages import PAGES
+
+    known = {p.PATH for p in PAGES}
+    if pathname in known and pathname not in BUILD_PAGES:
+        return no_update
+    if isinstance(current, dict) and (current.get("spec"), current.get("steps")) == (spec, steps):
+        return no_update
+    return {"spec": spec, "steps": steps, "nonce": nonce}
 
 
 # ---- wiring ------------------------------------------------------------------------------------
@@ -224,12 +304,32 @@ def _build_background(set_progress: Any, spec: str, steps: int) -> tuple[Any, st
 
 def register(app: Any) -> None:
     app.callback(
-        Output(ids.BUILD_KEY, "data"),
-        Output(ids.BUILD_STATUS, "children"),
+        Output(ids.STEPS, "value"),
+        Output(ids.STEPS_BOX, "value"),
+        Output(ids.STEPS_NOTE, "children"),
+        Input(ids.STEPS, "value"),
+        Input(ids.STEPS_BOX, "value"),
+        Input(ids.SPEC, "value"),
+        State(ids.BUILD_REQUEST, "data"),
+        prevent_initial_call=True,
+    )(lambda *args: sync_steps(ctx.triggered_id, *args))
+    app.callback(
+        Output(ids.BUILD_REQUEST, "data"),
         Input(ids.SPEC, "value"),
         Input(ids.STEPS, "value"),
+        Input(ids.URL, "pathname"),
+        State(ids.NONCE, "data"),
+        State(ids.BUILD_REQUEST, "data"),
+    )(build_request)
+    progress = panels.job_progress(ids.BUILD_PROGRESS, ids.BUILD_STAGE)
+    progress["running"].append((Output(ids.BUILD_CANCEL, "style"), {}, {"display": "none"}))
+    app.callback(
+        Output(ids.BUILD_KEY, "data"),
+        Output(ids.BUILD_STATUS, "children"),
+        Input(ids.BUILD_REQUEST, "data"),
         background=True,
-        **panels.job_progress(ids.BUILD_PROGRESS, ids.BUILD_STAGE, ids.SPEC, ids.STEPS),
+        cancel=[Input(ids.BUILD_CANCEL, "n_clicks")],
+        **progress,
     )(_build_background)
 
     for which in ("static", "dynamic"):

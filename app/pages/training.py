@@ -12,18 +12,19 @@ from typing import Any
 from dash import Input, Output, State, ctx, dash_table, dcc, html, no_update
 
 from app import figures, ids
-from app.jobs import settings
 from rnnviz.errors import RnnvizError
+from rnnviz.recipes import recipe_for
+from rnnviz.settings import settings
 from rnnviz.store import RunStore
 
 KEY = "training"
 PATH = "/training"
 TITLE = "Training"
 REFRESH_MS = 1500  # the issue asks for at least every 2 s
-DEFAULT_TRAIN_STEPS = 300
-# Snapshots often enough that the heatmaps move while one watches.
-LOG_EVERY = 10
-ACTIVATION_EVERY = 20
+DATA = "digits"
+# The data's recipe (rnnviz.recipes) sets steps, rate, batch and intervals, as for `rnnviz train`.
+DEFAULT_TRAIN_STEPS = recipe_for(DATA).steps
+LOG_EVERY = 10  # a train-accuracy point every 10 steps: the live curve moves while one watches
 
 
 def layout(cfg: Any) -> Any:
@@ -52,11 +53,16 @@ def layout(cfg: Any) -> Any:
                 id=ids.RUNS_TABLE,
                 columns=[
                     {"name": c, "id": c}
-                    for c in ("id", "model", "status", "steps", "test accuracy", "seconds")
+                    for c in ("id", "run", "status", "steps", "test accuracy", "seconds")
                 ],
                 data=[],
                 page_size=8,
-                style_cell={"textAlign": "left", "fontSize": 13},
+                style_cell={
+                    "textAlign": "left",
+                    "fontSize": 13,
+                    "whiteSpace": "normal",
+                    "height": "auto",
+                },
             ),
             html.Label("Watch and compare:"),
             dcc.Checklist(
@@ -87,7 +93,13 @@ def layout(cfg: Any) -> Any:
             html.Div(
                 className="heat-row",
                 children=[
-                    dcc.Graph(id=ids.DIGIT, config={"displayModeBar": False}),
+                    # Its own width from the start: sized by plotly's 700 px default until its
+                    # figure arrives, it would squeeze the heatmaps drawn beside it meanwhile.
+                    dcc.Graph(
+                        id=ids.DIGIT,
+                        config={"displayModeBar": False},
+                        style={"width": "260px", "flex": "none"},
+                    ),
                     dcc.Graph(id=ids.HEATMAPS, style={"flex": "1", "minWidth": 0}),
                 ],
             ),
@@ -103,7 +115,7 @@ def _store() -> RunStore:
 
 
 def _run_options(runs: list[Any]) -> list[dict[str, str]]:
-    return [{"label": f"{r.id} {r.model} ({r.status})", "value": r.id} for r in runs]
+    return [{"label": f"{figures.run_label(r)} ({r.status})", "value": r.id} for r in runs]
 
 
 def start_or_stop(
@@ -127,18 +139,28 @@ def start_or_stop(
             return (f"asked run {target} to stop", *nothing)
         if not spec:
             return ("choose a spec on the Structure page first", *nothing)
+        spec, steps = _checked_start(spec, steps)
         run_id = start_run_process(
             spec,
-            "digits",
+            DATA,
             runs_dir=settings().runs_dir,
-            steps=int(steps or DEFAULT_TRAIN_STEPS),
+            steps=steps,
             log_every=LOG_EVERY,
-            activation_every=ACTIVATION_EVERY,
         )
     except (RnnvizError, ValueError) as exc:
         return (f"error: {exc}", *nothing)
     options = _run_options(_store().list_runs())
     return f"started run {run_id} ({spec})", [*watched, run_id], options, run_id, options
+
+
+def _checked_start(spec: Any, steps: Any) -> tuple[Any, int]:
+    """The spec (a sample, never a path) and steps of a new run, within the server's caps."""
+    from app import validate
+
+    checked = validate.checked_spec(spec)
+    steps = validate.checked_train_steps(DEFAULT_TRAIN_STEPS if steps is None else steps)
+    validate.run_slot_free()
+    return checked, steps
 
 
 def runs_overview(
@@ -168,11 +190,13 @@ def runs_overview(
 
 
 def curves(_tick: Any, watched: list[str] | None) -> Any:
+    """Loss and accuracy of the watched runs, each named by spec, data and start time."""
     store = _store()
     series = {}
     for run_id in watched or []:
         try:
-            series[run_id] = [vars(m) for m in store.metrics(run_id)]
+            label = figures.run_label(store.get_run(run_id))
+            series[label] = [vars(m) for m in store.metrics(run_id)]
         except RnnvizError:
             continue
     return figures.curves_figure(series)
@@ -195,7 +219,10 @@ def heatmaps(
     except RnnvizError:
         return figures.heatmaps_figure({}), figures.digit_figure([[0]]), "no probe yet"
     sample = min(sample, len(y) - 1)
-    label = f"run {run_id}: snapshot at training step {steps[-1]}, probe sample {sample}"
+    name = figures.run_label(store.get_run(run_id))
+    label = (
+        f"{name}: snapshot at training step {steps[-1]}, probe sample {sample} (digit {y[sample]})"
+    )
     if label == shown and trigger == ids.TICK:
         return no_update, no_update, no_update
     acts = store.activations(run_id, steps[-1], sample=sample)

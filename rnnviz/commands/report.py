@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from rnnviz.errors import InputFileError, SpecError
+from rnnviz.errors import InputFileError, SpecError, StepsError
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -24,23 +24,24 @@ def register(sub: argparse._SubParsersAction) -> None:
         "source", metavar="MODEL|FILE", help="sample name, spec .toml, graph file or SavedModel dir"
     )
     p.add_argument("--json", action="store_true", help="print the report as JSON (to_dict)")
-    p.add_argument(
-        "--steps",
-        type=int,
-        default=None,
-        help="time steps: build MODEL with T, or trip count of a FILE's loops",
-    )
+    _steps_option(p)
     p.add_argument(
         "--memory", action="store_true", help="also run one traced training step (MODEL only)"
     )
     p.add_argument("--tfprof", action="store_true", help="also compute tfprof's float-op count")
+    p.add_argument(
+        "--html",
+        metavar="OUT.html",
+        type=Path,
+        help="write one self-contained HTML file (tables, charts, structure view; works offline)",
+    )
     p.set_defaults(func=cmd_report)
 
     p = sub.add_parser("compare", help="two reports side by side with the ratio of every figure")
     p.add_argument("a", metavar="A", help="MODEL or FILE")
     p.add_argument("b", metavar="B", help="MODEL or FILE")
     p.add_argument("--json", action="store_true")
-    p.add_argument("--steps", type=int, default=None)
+    _steps_option(p)
     p.add_argument("--memory", action="store_true", help="also measure peak memory (MODELs only)")
     p.set_defaults(func=cmd_compare)
 
@@ -53,15 +54,39 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_export)
 
 
+def _steps_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--steps",
+        action="append",
+        metavar="T|LOOP=T",
+        help="MODEL: build it with T steps. FILE: trip count of every loop whose length the graph "
+        "does not fix (T), or of one loop (LOOP=T, the name or its end); repeatable",
+    )
+
+
+def _model_steps(text: str, steps: Any) -> int | None:
+    """A MODEL is built with one T: a per-loop `LOOP=T` only means something for a FILE."""
+    if steps is None or isinstance(steps, int):
+        return steps
+    raise StepsError(f"{text}: --steps LOOP=T names a loop of a graph file; give MODEL one T")
+
+
 def _is_file_source(text: str) -> bool:
     path = Path(text)
     return path.exists() and path.suffix != ".toml"
 
 
-def resolve(text: str, steps: int | None) -> tuple[Any, int | None]:
-    """A MODEL name/spec is built (returns the BuiltModel); a FILE is returned as a Path."""
+def resolve(text: str, steps: Any) -> tuple[Any, Any]:
+    """A MODEL name/spec is built (returns the BuiltModel); a FILE is returned as a Path.
+
+    `steps`: a number, a list of `--steps` values as typed, or a parsed `{loop: T}`."""
+    if isinstance(steps, list):
+        from rnnviz.reporting.trips import parse_steps
+
+        steps = parse_steps(steps)
     if _is_file_source(text):
         return Path(text), steps
+    steps = _model_steps(text, steps)
     from rnnviz.spec import load_spec
 
     try:
@@ -77,10 +102,12 @@ def resolve(text: str, steps: int | None) -> tuple[Any, int | None]:
     return build(spec), None
 
 
-def _report(text: str, args: argparse.Namespace) -> Any:
+def _report(
+    text: str, args: argparse.Namespace, resolved: tuple[Any, int | None] | None = None
+) -> Any:
     from rnnviz.reporting.api import report
 
-    source, trip = resolve(text, args.steps)
+    source, trip = resolved or resolve(text, args.steps)
     built = not isinstance(source, Path)
     if getattr(args, "memory", False) and not built:
         raise InputFileError(
@@ -97,7 +124,28 @@ def _report(text: str, args: argparse.Namespace) -> Any:
 def cmd_report(args: argparse.Namespace) -> int:
     from rnnviz.reporting.text import render
 
+    if args.html is not None:
+        return write_html(args)
     return _emit(_report(args.source, args), args.json, render)
+
+
+def write_html(args: argparse.Namespace) -> int:
+    """`--html OUT.html`: the report and the graph's structure view in one offline HTML file."""
+    from rnnviz.html import render_html
+    from rnnviz.reporting.sources import load_graph_def
+    from rnnviz.structure import make_view, partition
+
+    out = Path(args.html)
+    if not out.parent.is_dir():
+        raise InputFileError(f"{out}: the folder {out.parent} does not exist; create it first")
+    resolved = resolve(args.source, args.steps)
+    rep = _report(args.source, args, resolved)
+    graph_def, _ = load_graph_def(resolved[0])
+    part = partition(graph_def, step_tensors=getattr(resolved[0], "step_tensors", None))
+    view = make_view(part)  # the collapsed view, as the Structure page first shows it
+    out.write_text(render_html(rep, view), encoding="utf-8")
+    print(f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB; opens offline in any browser)")
+    return 0
 
 
 def _emit(result: Any, as_json: bool, render: Any) -> int:

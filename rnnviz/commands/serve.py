@@ -24,15 +24,28 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--runs-dir", help="the run store of the Training page (default: $RNNVIZ_RUNS_DIR or runs/)"
     )
+    p.add_argument(
+        "--no-prebuild",
+        action="store_true",
+        help="do not build the default spec at start (by default it is built in the background, "
+        "so the first page shows it from the cache)",
+    )
     p.add_argument("--debug", action="store_true", help="Dash debug mode (reloader, dev tools)")
     p.set_defaults(func=cmd_serve)
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
     from app.main import create_app
+    from rnnviz.settings import settings
 
+    settings()  # a bad RNNVIZ_* value stops here, in one line
     dash_app = create_app(cache_dir=args.cache_dir, runs_dir=args.runs_dir)
-    print(f"rnnviz dashboard on http://{args.host}:{args.port}/")
+    if not args.no_prebuild:
+        from app.jobs import prebuild
+        from app.pages.structure import DEFAULT_SPEC, DEFAULT_STEPS
+
+        prebuild(DEFAULT_SPEC, min(DEFAULT_STEPS, settings().max_steps))
+    print(f"rnnviz dashboard on http://{args.host}:{args.port}/", flush=True)
     # One thread: Dash's local background manager forks a process per job, and a fork taken while
     # another request thread holds SQLite's mutex (diskcache, the run store) deadlocks the child.
     # Requests are short (jobs run in their own processes), so one thread serves many users.

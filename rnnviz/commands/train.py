@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import textwrap
 import time
 from typing import Any
 
@@ -12,13 +13,24 @@ from rnnviz.store import DEFAULT_RUNS_DIR
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    import rnnviz.training as defaults  # no TensorFlow in rnnviz.training's import
+    from rnnviz import recipes  # no TensorFlow there
 
     p = sub.add_parser(
         "train",
         help="train a model on real data, recording metrics, checkpoints and activations",
-        description="Train MODEL (a sample name or a spec .toml). The data sets the spec's steps, "
-        "features and classes (digits: 8 steps of 8); the command says when it adapted the spec.",
+        description=textwrap.fill(
+            "Train MODEL (a sample name or a spec .toml). The data sets the spec's steps, "
+            "features and classes (digits: 8 steps of 8); the command says when it adapted "
+            "the spec."
+        ),
+        epilog="Defaults come from the data's recipe (options given here win):\n"
+        f"{recipes.describe()}\n"
+        + textwrap.fill(
+            "The learning rate is the spec's learning_rate when the spec file sets one, else "
+            "the recipe's (the sample models set none); the recipe's schedule applies to either "
+            "(cosine: the rate falls to 0 at the last step)."
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("model", nargs="?", help="a sample model (rnnviz list) or a spec .toml path")
     p.add_argument(
@@ -31,21 +43,25 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--steps",
         type=int,
         default=None,
-        help=f"training steps (default {defaults.DEFAULT_STEPS}; with --resume: the new target)",
+        help="training steps (default: the data's recipe; with --resume: the new target)",
     )
-    p.add_argument("--batch", type=int, default=defaults.DEFAULT_BATCH, help="batch size")
+    p.add_argument("--batch", type=int, default=None, help="batch size (default: the recipe's)")
     p.add_argument("--seed", type=int, default=0, help="seed of the weights and the batch order")
     p.add_argument("--runs", default=DEFAULT_RUNS_DIR, help="run store folder (default ./runs)")
     p.add_argument("--resume", metavar="RUN_ID", help="continue a run from its last checkpoint")
     p.add_argument(
-        "--checkpoint-every", type=int, default=defaults.DEFAULT_CHECKPOINT_EVERY, metavar="N"
+        "--checkpoint-every",
+        type=int,
+        default=None,
+        metavar="N",
+        help="checkpoint every N steps (default: the recipe's)",
     )
     p.add_argument(
         "--activation-every",
         type=int,
-        default=defaults.DEFAULT_ACTIVATION_EVERY,
+        default=None,
         metavar="N",
-        help="record the probe batch's activations every N steps (0: never)",
+        help="record the probe batch's activations every N steps (0: never; default: the recipe's)",
     )
     p.add_argument("--json", action="store_true", help="print a JSON summary instead of text")
     p.set_defaults(func=cmd_train)

@@ -21,10 +21,13 @@ FIGURES: tuple[tuple[str, Callable[[GraphReport], float | None]], ...] = (
     ("states.per_step", lambda r: r.states.per_step),
     ("states.loop_exits", lambda r: len(r.states.loop_exits)),
     ("loops", lambda r: len(r.loops)),
+    ("loops.forward", lambda r: sum(lp.role == "forward" for lp in r.loops)),
     ("loops.body_ops", lambda r: sum(lp.body_ops for lp in r.loops)),
     ("sizes.graphdef_bytes", lambda r: r.sizes.graphdef_bytes),
     ("sizes.saved_model_bytes", lambda r: r.sizes.saved_model_bytes),
     ("flops.forward_per_sequence", lambda r: r.flops.forward_per_sequence),
+    ("flops.outside_loops", lambda r: r.flops.outside_loops),
+    ("flops.in_loops", lambda r: r.flops.in_loops),
     ("flops.tfprof", lambda r: r.flops.tfprof),
     ("memory.peak_bytes", lambda r: r.memory.peak_bytes if r.memory else None),
 )

@@ -1,23 +1,29 @@
-"""Forward FLOPs per sequence (one example), counting a loop body once per time step.
+"""Forward FLOPs per sequence (one example), every loop body counted once per time step.
 
 MatMul counts 2*m*k*n; element-wise float ops one per output element; AddN (n-1) per element;
-softmax / cross-entropy 3 per logit; reductions one per input element. Integer ops (loop
-counters, shapes) count nothing, so a dynamic graph's `time + 1` does not tip the static/dynamic
-comparison. Unknown dims (the batch) count as 1. Ops of forward v1 frames and of forward v2 loop
-bodies are multiplied by the trip count; functions called through `PartitionedCall` are not
-followed; a v2 `If` counts its costlier branch. tfprof, for comparison, counts a v1 loop body once and a v2 body not at all.
+softmax / cross-entropy 3 per logit; reductions one per input element; a fused cell op (LSTMBlockCell,
+GRUBlockCell, BlockLSTM, CudnnRNN) its gate MatMuls plus a few element-wise ops per unit and step.
+Integer ops (loop counters, shapes) count nothing, so a dynamic graph's `time + 1` does not tip the
+static/dynamic comparison. Unknown dims (the batch) count as 1.
+
+Counted over the tree of bodies `loops.walk_loops` finds: called functions once per call, an
+`If`/`Case` its costlier branch, a loop its body times its trip count, nested loops multiplied by
+every trip count around them. Each loop's `flops_per_step` is its body run once. tfprof, for
+comparison, counts a v1 loop body once and a v2 body (a function) not at all.
 """
 
 from __future__ import annotations
 
+import math
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
-from rnnviz.reporting.graph import GraphIndex, GraphSet, shape_of_proto
-from rnnviz.reporting.loops import WHILE_OPS
+from rnnviz.reporting.loops import Body, Child, LoopWalk
 from rnnviz.reporting.model import FlopsSummary, LoopInfo
 from rnnviz.reporting.shapes import Shape, Shapes
+from rnnviz.reporting.shapes import broadcast as _broadcast
 
 ELEMENTWISE = frozenset(
     [
@@ -83,35 +89,62 @@ def _elements(shape: Shape | None) -> int:
 
 def op_flops(shapes: Shapes, i: int) -> int:
     """Forward FLOPs of one op for a batch of one (0 when the shapes are unknown)."""
-    gi = shapes.gi
-    op = gi.ops[i]
-    if (
-        op not in ELEMENTWISE
-        and op != "MatMul"
-        and op != "AddN"
-        and op not in _PER_LOGIT
-        and op not in _REDUCTIONS
-    ):
-        return 0
-    t = gi.attr(i, "T")
+    op = shapes.gi.ops[i]
+    rule = _OP_RULES.get(op)
+    if rule is None:
+        if op in ELEMENTWISE:
+            rule = _elementwise
+        elif op in _REDUCTIONS:
+            rule = _reduction
+        elif op in _PER_LOGIT:
+            rule = _per_logit
+        else:
+            return 0
+    t = shapes.gi.attr(i, "T")
     if t is not None and t.type in _NON_FLOAT:
         return 0
-    if op == "MatMul":
-        a, b = shapes.input_shape(i, 0), shapes.input_shape(i, 1)
-        if a is None or b is None or len(a) != 2 or len(b) != 2:
-            return 0
-        ta, tb = gi.attr(i, "transpose_a"), gi.attr(i, "transpose_b")
-        m, k = (a[1], a[0]) if ta is not None and ta.b else (a[0], a[1])
-        n = b[0] if tb is not None and tb.b else b[1]
-        return 2 * _elements((m,)) * _elements((k,)) * _elements((n,))
-    if op in _REDUCTIONS:
-        return _elements(shapes.input_shape(i, 0))
-    if op in _PER_LOGIT:
-        return 3 * _elements(shapes.input_shape(i, 0))
-    out = _elements(shapes.shape(i, 0))
-    if op == "AddN":
-        return out * max(len(shapes.inputs(i)) - 1, 0)
-    return out
+    return rule(shapes, i)
+
+
+def _flag(shapes: Shapes, i: int, key: str) -> bool:
+    a = shapes.gi.attr(i, key)
+    return bool(a is not None and a.b)
+
+
+def _matmul(shapes: Shapes, i: int) -> int:
+    a, b = shapes.input_shape(i, 0), shapes.input_shape(i, 1)
+    if a is None or b is None or len(a) != 2 or len(b) != 2:
+        return 0
+    m, k = (a[1], a[0]) if _flag(shapes, i, "transpose_a") else (a[0], a[1])
+    n = b[0] if _flag(shapes, i, "transpose_b") else b[1]
+    return 2 * _elements((m, k, n))
+
+
+def _batch_matmul(shapes: Shapes, i: int) -> int:
+    """2*m*k*n per matrix of the broadcast batch (adj_x / adj_y transpose the last two dims)."""
+    a, b = shapes.input_shape(i, 0), shapes.input_shape(i, 1)
+    if a is None or b is None or len(a) < 2 or len(b) < 2:
+        return 0
+    m, k = (a[-1], a[-2]) if _flag(shapes, i, "adj_x") else (a[-2], a[-1])
+    n = b[-2] if _flag(shapes, i, "adj_y") else b[-1]
+    batch = _broadcast(a[:-2], b[:-2])
+    return 2 * _elements((*(batch or ()), m, k, n))
+
+
+def _elementwise(shapes: Shapes, i: int) -> int:
+    return _elements(shapes.shape(i, 0))
+
+
+def _addn(shapes: Shapes, i: int) -> int:
+    return _elements(shapes.shape(i, 0)) * max(len(shapes.inputs(i)) - 1, 0)
+
+
+def _reduction(shapes: Shapes, i: int) -> int:
+    return _elements(shapes.input_shape(i, 0))
+
+
+def _per_logit(shapes: Shapes, i: int) -> int:
+    return 3 * _elements(shapes.input_shape(i, 0))
 
 
 def _count(shapes: Shapes, members: Sequence[int], by_type: Counter, times: int) -> int:
@@ -123,22 +156,6 @@ def _count(shapes: Shapes, members: Sequence[int], by_type: Counter, times: int)
             total += f
             by_type[ops[i]] += f * times
     return total
-
-
-def _body_shapes(where: GraphIndex, i: int, body: GraphIndex, outer: Shapes) -> Shapes:
-    """Shapes inside a v2 body: its arguments take the While op's declared loop-var shapes,
-    except captured variables (resource handles, declared as scalars), which take the shape of
-    the variable they are in the outer graph."""
-    node = where.node(i)
-    protos = list(node.attr["output_shapes"].list.shape) if "output_shapes" in node.attr else []
-    types = list(node.attr["T"].list.type) if "T" in node.attr else []
-    args = {}
-    for k, name in enumerate(body.arg_names):
-        if k < len(types) and types[k] == 20:  # DT_RESOURCE
-            args[name] = outer.input_shape(i, k)
-        else:
-            args[name] = shape_of_proto(protos[k]) if k < len(protos) else None
-    return Shapes(body, args)
 
 
 def _unrolled_cells(shapes: Shapes, cells: Sequence[Any], by_type: Counter) -> tuple[int, set[int]]:
@@ -168,84 +185,215 @@ def _unrolled_cells(shapes: Shapes, cells: Sequence[Any], by_type: Counter) -> t
     return total, covered
 
 
-def _if_flops(graphs: GraphSet, shapes: Shapes, i: int, by_type: Counter) -> int:
-    """A v2 cond (static_rnn with sequence_length) counts its costlier branch: the one that runs
-    the cell; the other only copies states through."""
-    node = shapes.gi.node(i)
-    best, best_types = 0, Counter()
-    for key in ("then_branch", "else_branch"):
-        body = graphs.function(node.attr[key].func.name) if key in node.attr else None
-        if body is None:
-            continue
-        args = {name: shapes.input_shape(i, k + 1) for k, name in enumerate(body.arg_names)}
-        types: Counter = Counter()
-        got = _count(Shapes(body, args), range(len(body)), types, 1)
-        if got > best:
-            best, best_types = got, types
-    by_type.update(best_types)
-    return best
+# ---- fused cell ops: their gate MatMuls plus the element-wise work per unit and step ------------
+# Element-wise FLOPs per unit and step: LSTM bias 4, gate activations 4, state update 3, output 2,
+# forget bias 1 (+6 with peepholes); GRU bias 3, gates 2, reset 1, candidate 1, update 3; RNN 2.
+_EW_PER_UNIT = {"lstm": 14, "gru": 10, "rnn_tanh": 2, "rnn_relu": 2}
+_GATES = {"lstm": 4, "gru": 3, "rnn_tanh": 1, "rnn_relu": 1}
+
+
+def _dim(shape: Shape | None, k: int) -> int:
+    """Dimension k of a shape, 1 when unknown (the batch, or a shape not inferred)."""
+    d = shape[k] if shape is not None and -len(shape) <= k < len(shape) else None
+    return d if d is not None and d > 0 else 1
+
+
+def _cell_step(x: int, units: int, kind: str, peephole: bool = False) -> int:
+    """One step of one cell at batch 1: 2*(inputs+units)*gates*units + element-wise work."""
+    ew = _EW_PER_UNIT[kind] + (6 if peephole else 0)
+    return 2 * (x + units) * _GATES[kind] * units + ew * units
+
+
+def _uses_peephole(shapes: Shapes, i: int) -> bool:
+    a = shapes.gi.attr(i, "use_peephole")
+    return bool(a is not None and a.b)
+
+
+def _from_weight(shapes: Shapes, i: int, k: int, gates: int) -> tuple[int, int] | None:
+    """(inputs, units) from a fused cell's weight input k, shaped [inputs + units, gates*units]."""
+    w = shapes.input_shape(i, k)
+    if w is None or len(w) != 2 or None in w or w[1] % gates:  # type: ignore[operator]
+        return None
+    units = w[1] // gates  # type: ignore[operator]
+    return w[0] - units, units  # type: ignore[operator]
+
+
+def _lstm_block_cell(shapes: Shapes, i: int) -> int:
+    """LSTMBlockCell(x, cs_prev, h_prev, w, wci, wcf, wco, b): one step."""
+    sizes = _from_weight(shapes, i, 3, 4)
+    return _cell_step(*sizes, "lstm", _uses_peephole(shapes, i)) if sizes else 0
+
+
+def _gru_block_cell(shapes: Shapes, i: int) -> int:
+    """GRUBlockCell(x, h_prev, w_ru, w_c, b_ru, b_c): one step."""
+    sizes = _from_weight(shapes, i, 2, 2)
+    return _cell_step(*sizes, "gru") if sizes else 0
+
+
+def _block_lstm(shapes: Shapes, i: int) -> int:
+    """BlockLSTM(V2)(seq_len_max, x [T, batch, inputs], cs_prev, h_prev, w, ...): every step."""
+    sizes = _from_weight(shapes, i, 4, 4)
+    if not sizes:
+        return 0
+    return _dim(shapes.input_shape(i, 1), 0) * _cell_step(*sizes, "lstm", _uses_peephole(shapes, i))
+
+
+def _cudnn_units(shapes: Shapes, i: int, inputs: int, gates: int) -> int:
+    """Units from input_h [layers*dirs, batch, units], else from the flat params' size
+    (one layer: gates*(inputs*u + u*u) + 2*gates*u, solved for u)."""
+    h = shapes.input_shape(i, 1)
+    if h is not None and h and h[-1] is not None:
+        return int(h[-1])
+    p = shapes.input_shape(i, 3)
+    size = p[0] if p is not None and len(p) == 1 and p[0] is not None else None
+    if size is None:
+        return 1
+    b = inputs + 2
+    return max(int((-b + math.sqrt(b * b + 4 * size / gates)) / 2 + 0.5), 1)
+
+
+def _cudnn(shapes: Shapes, i: int) -> int:
+    """CudnnRNN*: input [T, batch, inputs] (time-major), input_h [layers*dirs, batch, units]."""
+    gi = shapes.gi
+    mode = gi.attr(i, "rnn_mode")
+    kind = mode.s.decode() if mode is not None and mode.s else "lstm"
+    direction = gi.attr(i, "direction")
+    dirs = 2 if direction is not None and direction.s == b"bidirectional" else 1
+    x, h = shapes.input_shape(i, 0), shapes.input_shape(i, 1)
+    steps = _dim(x, 0) if _flag_default(shapes, i, "time_major", True) else _dim(x, 1)
+    inputs = _dim(x, -1)
+    units = _cudnn_units(shapes, i, inputs, _GATES[kind])
+    layers = max(_dim(h, 0) // dirs, 1)
+    per_step = _cell_step(inputs, units, kind)
+    per_step += (layers - 1) * _cell_step(units * dirs, units, kind)
+    return steps * dirs * per_step
+
+
+def _flag_default(shapes: Shapes, i: int, key: str, default: bool) -> bool:
+    a = shapes.gi.attr(i, key)
+    return bool(a.b) if a is not None else default
+
+
+_FUSED = {
+    "LSTMBlockCell": _lstm_block_cell,
+    "GRUBlockCell": _gru_block_cell,
+    "BlockLSTM": _block_lstm,
+    "BlockLSTMV2": _block_lstm,
+    "CudnnRNN": _cudnn,
+    "CudnnRNNV2": _cudnn,
+    "CudnnRNNV3": _cudnn,
+}
+
+
+_OP_RULES: dict[str, Callable[[Shapes, int], int]] = {
+    "MatMul": _matmul,
+    "BatchMatMul": _batch_matmul,
+    "BatchMatMulV2": _batch_matmul,
+    "BatchMatMulV3": _batch_matmul,
+    "AddN": _addn,
+    **_FUSED,
+}
+
+
+@dataclass
+class Cost:
+    """FLOPs of a body run once: in total, outside any loop, by op type; loops left uncounted."""
+
+    flops: int = 0
+    outside: int = 0
+    by_type: Counter = field(default_factory=Counter)
+    unknown: list[str] = field(default_factory=list)  # loops whose trip count is unknown
+
+    def add(self, other: Cost, times: int = 1, in_loop: bool = False) -> None:
+        self.flops += other.flops * times
+        self.outside += 0 if in_loop else other.outside * times
+        for op, f in other.by_type.items():
+            self.by_type[op] += f * times
+        self.unknown += other.unknown
+
+
+class FlopCounter:
+    """Costs over the body tree; remembers each loop's body cost (its FLOPs per step)."""
+
+    def __init__(self, roles: Sequence[str], trips: dict[str, int | None], cells: Sequence[Any]):
+        self.roles, self.trips, self.cells = roles, trips, cells
+        self.per_step: dict[str, int | None] = {}
+
+    def forward(self, root: Body) -> Cost:
+        """The main graph's forward ops and everything its forward nodes run."""
+        roles = self.roles
+        members = [i for i in root.members if roles[i] == "forward"]
+        cost = Cost()
+        cell_flops, covered = _unrolled_cells(root.shapes, self.cells, cost.by_type)
+        rest = [i for i in members if i not in covered] if covered else members
+        own = cell_flops + _count(root.shapes, rest, cost.by_type, 1)
+        cost.flops = cost.outside = own
+        for child in root.children:
+            sub = Cost()
+            self._child(sub, child)  # also for gradient loops: their FLOPs per step
+            if roles[child.node] == "forward":
+                cost.add(sub)
+        return cost
+
+    def body(self, body: Body) -> Cost:
+        cost = Cost()
+        own = _count(body.shapes, body.members, cost.by_type, 1)
+        cost.flops = cost.outside = own
+        for child in body.children:
+            self._child(cost, child)
+        if body.loop is not None:
+            self.per_step[body.loop] = None if cost.unknown else cost.flops
+        return cost
+
+    def _child(self, cost: Cost, child: Child) -> None:
+        costs = [self.body(b) for b in child.bodies]
+        if not costs:
+            return
+        if child.how == "call":
+            for c in costs:
+                cost.add(c)
+        elif child.how == "branches":
+            cost.add(max(costs, key=lambda c: c.flops))
+        else:
+            trip = self.trips.get(child.loop or "")
+            if trip is None:
+                cost.unknown.append(child.loop or "?")
+            cost.add(costs[0], trip or 0, in_loop=True)
 
 
 def count_flops(
-    graphs: GraphSet,
-    roles: Sequence[str],
+    walk: LoopWalk,
     loops: Sequence[LoopInfo],
-    frames: dict[str, list[int]],
-    trip_count: int | None,
-    shapes: Shapes | None = None,
     cells: Sequence[Any] = (),
-) -> FlopsSummary:
-    """The flops part of the report. `frames`: v1 frame -> member nodes (from loops.frame_members)."""
-    main = graphs.main
-    shapes = shapes or Shapes(main)
-    by_type: Counter = Counter()
-    in_forward_frame: set[int] = set()
-    for frame, members in frames.items():
-        label = frame.removesuffix("/while_context")
-        if any(lp.name == label and lp.role == "forward" for lp in loops):
-            in_forward_frame.update(members)
-    forward = [i for i, r in enumerate(roles) if r == "forward"]
-    outside = [i for i in forward if i not in in_forward_frame]
-    times = trip_count or 0
-    cell_flops, covered = _unrolled_cells(shapes, cells, by_type)
-    outside_flops = cell_flops + _count(
-        shapes, [i for i in outside if i not in covered], by_type, 1
-    )
-    per_step = _count(shapes, sorted(in_forward_frame), by_type, times)
-    has_loop = bool(in_forward_frame)
-    for i in outside:
-        if main.ops[i] in ("If", "StatelessIf"):
-            outside_flops += _if_flops(graphs, shapes, i, by_type)
-    for i in forward:
-        if main.ops[i] in WHILE_OPS:
-            node = main.node(i)
-            body = graphs.function(node.attr["body"].func.name) if "body" in node.attr else None
-            if body is None:
-                continue
-            has_loop = True
-            per_step += _count(
-                _body_shapes(main, i, body, shapes), range(len(body)), by_type, times
-            )
-    if has_loop and trip_count is None:
+    roles: Sequence[str] = (),
+) -> tuple[FlopsSummary, dict[str, int | None]]:
+    """The flops part of the report, and each loop's FLOPs per step (its body run once)."""
+    counter = FlopCounter(roles, {lp.name: lp.trip_count for lp in loops}, cells)
+    cost = counter.forward(walk.root)
+    unknown = tuple(dict.fromkeys(cost.unknown))
+    has_loop = any(lp.role == "forward" for lp in loops)
+    if unknown:
         total = None
         note = (
-            "the graph has a loop whose trip count is unknown: pass steps (rnnviz report --steps T)"
+            f"unknown trip count of {', '.join(unknown)}: pass steps "
+            "(rnnviz report --steps T, or --steps LOOP=T)"
         )
     else:
-        total = outside_flops + per_step * (trip_count or 0)
+        total = cost.flops
         note = (
-            f"per example; loop body counted {trip_count} times (once per time step)"
+            "per example; each loop body counted once per trip of its loop"
             if has_loop
             else "per example; no loop: every step is unrolled in the graph"
         )
-    return FlopsSummary(
+    summary = FlopsSummary(
         forward_per_sequence=total,
-        outside_loops=outside_flops,
-        loop_body_per_step=per_step,
-        trip_count=trip_count if has_loop else None,
-        by_type=dict(sorted(by_type.items(), key=lambda kv: -kv[1])),
+        outside_loops=cost.outside,
+        in_loops=None if unknown else cost.flops - cost.outside,
+        by_type=dict(sorted(cost.by_type.items(), key=lambda kv: -kv[1])),
         note=note,
+        unknown_loops=unknown,
     )
+    return summary, counter.per_step
 
 
 def tfprof_flops(graph: Any) -> int:

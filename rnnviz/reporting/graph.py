@@ -1,6 +1,6 @@
 """A compact, read-only index over a GraphDef (or one library function) that the analyses share.
 
-Why not networkx: on the 230k-node unrolled graph a DiGraph takes seconds to build (REFERENCE.md);
+Why not networkx: on the 230k-node unrolled graph a DiGraph took 3.2 s to build, one pass 0.18 s;
 these analyses only need names, op types and input lists, held here as flat Python lists keyed by
 node position. Input strings are split lazily, node by node, because most analyses only look at a
 small part of the graph. Nothing here imports TensorFlow.
@@ -8,6 +8,7 @@ small part of the graph. Nothing here imports TensorFlow.
 
 from __future__ import annotations
 
+import re
 import sys
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -15,17 +16,85 @@ from typing import Any
 
 
 def split_input(text: str) -> tuple[str, int, bool]:
-    """`"^a"` -> ("a", -1, True); `"a:2"` -> ("a", 2, False); `"a"` -> ("a", 0, False).
-
-    Function-body inputs look like `"node:out_arg:3"`; their port is resolved by `FunctionIndex`,
-    here the output-arg part is kept in the name so callers can tell them apart.
-    """
+    """A main-graph input: `"^a"` -> ("a", -1, True); `"a:2"` -> ("a", 2, False); `"a"` -> ("a", 0, False)."""
     if text.startswith("^"):
         return text[1:], -1, True
     head, sep, tail = text.rpartition(":")
     if sep and tail.isdigit():
         return head, int(tail), False
     return text, 0, False
+
+
+def split_function_input(text: str) -> tuple[str, str | None, int, bool]:
+    """A function-body input: `"node:out_arg:3"` -> ("node", "out_arg", 3, False); a function
+    argument `"x"` -> ("x", None, 0, False); `"^node"` -> ("node", None, -1, True)."""
+    if text.startswith("^"):
+        return text[1:], None, -1, True
+    parts = text.split(":")
+    if len(parts) == 3 and parts[2].isdigit():
+        return parts[0], parts[1], int(parts[2]), False
+    if len(parts) == 2 and parts[1].isdigit():
+        return parts[0], None, int(parts[1]), False
+    return parts[0], None, 0, False
+
+
+def tensor_node(tensor_name: str) -> str:
+    """The op name of a tensor name: `"rnn/mul_3:0"` -> `"rnn/mul_3"` (a bare op name stays)."""
+    return split_input(tensor_name)[0]
+
+
+# Ops with several output args (names in order, from TF's op registry): a function body names an
+# output `node:arg:k`, whose flat port is the arg's position plus k. Every other op has one output
+# arg (possibly a list), so its flat port is k. Only ops that occur in RNN graphs are listed.
+OUTPUT_ARGS: dict[str, tuple[str, ...]] = {
+    "Switch": ("output_false", "output_true"),
+    "RefSwitch": ("output_false", "output_true"),
+    "Merge": ("output", "value_index"),
+    "RefMerge": ("output", "value_index"),
+    "LSTMBlockCell": ("i", "cs", "f", "o", "ci", "co", "h"),
+    "GRUBlockCell": ("r", "u", "c", "h"),
+    "BlockLSTM": ("i", "cs", "f", "o", "ci", "co", "h"),
+    "BlockLSTMV2": ("i", "cs", "f", "o", "ci", "co", "h"),
+    "CudnnRNN": ("output", "output_h", "output_c", "reserve_space"),
+    "CudnnRNNV2": ("output", "output_h", "output_c", "reserve_space", "host_reserved"),
+    "CudnnRNNV3": ("output", "output_h", "output_c", "reserve_space", "host_reserved"),
+    "SoftmaxCrossEntropyWithLogits": ("loss", "backprop"),
+    "SparseSoftmaxCrossEntropyWithLogits": ("loss", "backprop"),
+    "TopKV2": ("values", "indices"),
+    "Unique": ("y", "idx"),
+    "FusedBatchNorm": ("y", "batch_mean", "batch_variance", "reserve_space_1", "reserve_space_2"),
+    "FusedBatchNormV3": ("y", "batch_mean", "batch_variance", "reserve_space_1",
+                         "reserve_space_2", "reserve_space_3"),
+    "TensorArrayV3": ("handle", "flow"),
+    "TensorArrayGradV3": ("grad_handle", "flow_out"),
+    "BroadcastGradientArgs": ("r0", "r1"),
+    "TensorListPopBack": ("output_handle", "tensor"),
+    "LSTMBlockCellGrad": ("cs_prev_grad", "dicfo", "wci_grad", "wcf_grad", "wco_grad"),
+    "GRUBlockCellGrad": ("d_x", "d_h_prev", "d_c_bar", "d_r_bar_u_bar"),
+    "BlockLSTMGrad": ("x_grad", "cs_prev_grad", "h_prev_grad", "w_grad", "wci_grad", "wcf_grad",
+                      "wco_grad", "b_grad"),
+    "BlockLSTMGradV2": ("x_grad", "cs_prev_grad", "h_prev_grad", "w_grad", "wci_grad",
+                        "wcf_grad", "wco_grad", "b_grad"),
+    "CudnnRNNBackprop": ("input_backprop", "input_h_backprop", "input_c_backprop",
+                         "params_backprop"),
+    "CudnnRNNBackpropV3": ("input_backprop", "input_h_backprop", "input_c_backprop",
+                           "params_backprop"),
+    "UniqueWithCounts": ("y", "idx", "count"),
+    "TensorArrayConcatV3": ("value", "lengths"),
+}  # fmt: skip
+
+
+def output_port(op: str, out_arg: str | None, k: int) -> int:
+    """Flat output index of a function-body reference `node:out_arg:k` to an op of type `op`."""
+    args = OUTPUT_ARGS.get(op)
+    if args is None or out_arg not in args:
+        return k
+    return args.index(out_arg) + k
+
+
+# Ops a weight passes through between its variable (or constant) and the op that computes with it.
+READ_THROUGH = frozenset({"Identity", "ReadVariableOp", "Enter", "RefEnter", "Switch", "Cast"})
+VARIABLE_OPS = frozenset({"VarHandleOp", "VariableV2", "Variable"})
 
 
 @dataclass
@@ -40,6 +109,8 @@ class GraphIndex:
     function: str | None = None  # library function name when this indexes a function body
     arg_names: tuple[str, ...] = ()  # a function's input args (they are tensors, not nodes)
     _parsed: dict[int, tuple[tuple[int, int], ...]] = field(default_factory=dict)
+    _inputs: dict[int, tuple[tuple[int | None, int, str | None], ...]] = field(default_factory=dict)
+    _all_consumers: list[list[int]] | None = None
     _consumers: list[list[int]] | None = None
     _tops: list[str] | None = None
     _op_types: set[str] | None = None
@@ -113,43 +184,95 @@ class GraphIndex:
     def node(self, i: int) -> Any:
         return self.nodes[i]
 
-    def data_inputs(self, i: int) -> tuple[tuple[int, int], ...]:
-        """(producer index, output port) of node i's data inputs; unknown producers are skipped.
+    def inputs(self, i: int) -> tuple[tuple[int | None, int, str | None], ...]:
+        """(producer index, output port, argument name) of node i's data inputs, parsed once.
 
-        In a function body an input may name a function argument (no producer node) or use the
-        `node:out_arg:k` form; the port is then k within that output arg, which is exact for the
-        single-output and single-list ops that the analyses look through.
+        The producer is None for an input that names no node: in a function body, a function
+        argument (its name is then given); in a main graph, a dangling input.
         """
-        got = self._parsed.get(i)
+        got = self._inputs.get(i)
         if got is not None:
             return got
-        out = []
+        out: list[tuple[int | None, int, str | None]] = []
         index = self.index
         for text in self.raw_inputs[i]:
-            if text.startswith("^"):
+            if self.function is None:
+                name, port, control = split_input(text)
+                if not control:
+                    out.append((index.get(name), port, None))
                 continue
-            if self.function is not None:
-                parts = text.split(":")
-                name = parts[0]
-                port = int(parts[-1]) if len(parts) == 3 and parts[-1].isdigit() else 0
-            else:
-                name, port, _ = split_input(text)
+            name, arg, k, control = split_function_input(text)
+            if control:
+                continue
             j = index.get(name)
-            if j is not None:
-                out.append((j, port))
+            if j is None:
+                out.append((None, k, name))
+            else:
+                out.append((j, output_port(self.ops[j], arg, k), None))
         result = tuple(out)
-        self._parsed[i] = result
+        self._inputs[i] = result
         return result
+
+    def data_inputs(self, i: int) -> tuple[tuple[int, int], ...]:
+        """(producer index, output port) of node i's data inputs that are nodes of this graph."""
+        got = self._parsed.get(i)
+        if got is None:
+            got = self._parsed[i] = tuple((j, p) for j, p, _ in self.inputs(i) if j is not None)
+        return got
+
+    def control_inputs(self, i: int) -> list[int]:
+        """Producers of node i's control inputs (`^name`)."""
+        split = split_function_input if self.function is not None else split_input
+        out = []
+        for text in self.raw_inputs[i]:
+            if text.startswith("^"):
+                j = self.index.get(split(text)[0])
+                if j is not None:
+                    out.append(j)
+        return out
+
+    def walk_back(
+        self,
+        j: int,
+        stop: frozenset[str] | None,
+        through: frozenset[str] = READ_THROUGH,
+        hops: int = 8,
+    ) -> int | None:
+        """From node j, follow first inputs through `through` ops (reads, Identities, Enters) to
+        the first node whose op is in `stop` (`stop=None`: the first op not in `through`); None
+        when another op or the hop limit comes first. The one walk from a weight's use back to
+        its variable or constant, and from a value inside a loop to where it entered."""
+        for _ in range(hops):
+            op = self.ops[j]
+            if (op in stop) if stop is not None else (op not in through):
+                return j
+            if op not in through:
+                return None
+            nxt = self.data_inputs(j)
+            if not nxt:
+                return None
+            j = nxt[0][0]
+        return None
 
     def consumers(self) -> list[list[int]]:
         """Data consumers of every node (built once, on first use: it touches every input)."""
         if self._consumers is None:
-            cons: list[list[int]] = [[] for _ in self.names]
-            for i in range(len(self.names)):
-                for j, _ in self.data_inputs(i):
-                    cons[j].append(i)
-            self._consumers = cons
+            self._consumers = self._consumer_lists(control=False)
         return self._consumers
+
+    def all_consumers(self) -> list[list[int]]:
+        """Data and control consumers of every node (built once, on first use)."""
+        if self._all_consumers is None:
+            self._all_consumers = self._consumer_lists(control=True)
+        return self._all_consumers
+
+    def _consumer_lists(self, control: bool) -> list[list[int]]:
+        cons: list[list[int]] = [[] for _ in self.names]
+        for i in range(len(self.names)):
+            producers = [j for j, _ in self.data_inputs(i)]
+            for j in producers + self.control_inputs(i) if control else producers:
+                cons[j].append(i)
+        return cons
 
     def attr(self, i: int, key: str) -> Any:
         """The AttrValue `key` of node i, or None."""
@@ -187,11 +310,26 @@ class _FullNodes:
     def __getitem__(self, i: int) -> Any:
         got = self._full.get(i)
         if got is None:
-            from rnnviz.tfcompat import node_def_pb2
+            from google.protobuf.message import DecodeError
 
-            got = node_def_pb2.NodeDef.FromString(self._nodes[i].SerializeToString())
+            from rnnviz.reporting.protos import node_def_pb2
+
+            node = self._nodes[i]
+            try:
+                got = node_def_pb2.NodeDef.FromString(node.SerializeToString())
+            except DecodeError:
+                raise CorruptNode(node.name) from None
             self._full[i] = got
         return got
+
+
+class CorruptNode(Exception):
+    """A node of a slim-parsed graph whose attributes do not decode (read on demand); the
+    analysis turns it into the one-line `InputFileError` naming the file."""
+
+    def __init__(self, node: str):
+        super().__init__(node)
+        self.node = node
 
 
 def scope_of(name: str) -> str:
@@ -201,6 +339,47 @@ def scope_of(name: str) -> str:
 
 def top_scope(name: str) -> str:
     return name.partition("/")[0]
+
+
+# ---- names and numbering: the rules every analysis shares --------------------------------------
+# Sub-scopes a TF1 cell creates under its own scope (GRU gates/candidate, LSTM projection).
+CELL_SUB_SCOPES = ("gates", "candidate", "projection")
+_NUMBERED = re.compile(r"^(.*?)(?:_(\d+))?$")
+
+
+def strip_sub_scope(scope: str) -> str:
+    """`rnn/gru_cell/gates` -> `rnn/gru_cell`: a cell's scope, without its sub-scope."""
+    head, _, last = scope.rpartition("/")
+    return head if last in CELL_SUB_SCOPES and head else scope
+
+
+def numbered(name: str) -> tuple[str, int]:
+    """TF numbers repeated names in creation order: `mul_3` -> ("mul", 3); `mul` -> ("mul", 0)."""
+    base, num = _NUMBERED.match(name).groups()  # type: ignore[union-attr]  (always matches)
+    return base, int(num) if num else 0
+
+
+def direction_of_scope(scope: str) -> str:
+    """ "bw" when a scope component says backward (`bw`, `backward`), else "fw"."""
+    return "bw" if any(p in ("bw", "backward") for p in scope.split("/")) else "fw"
+
+
+def time_step(direction: str, call: int, calls: int) -> int:
+    """The time step that call `call` of `calls` computes: a backward cell runs T-1 down to 0."""
+    return call if direction == "fw" else calls - 1 - call
+
+
+def number_layers(keys_in_order: Iterable[tuple[Any, str]]) -> dict[Any, tuple[int, str]]:
+    """(key, direction) pairs in dataflow order -> key: (layer, direction), layers counted per
+    direction from 0, so a bidirectional layer k has cells (k, "fw") and (k, "bw")."""
+    counters: dict[str, int] = {}
+    out: dict[Any, tuple[int, str]] = {}
+    for key, direction in keys_in_order:
+        if key in out:
+            continue
+        out[key] = (counters.get(direction, 0), direction)
+        counters[direction] = counters.get(direction, 0) + 1
+    return out
 
 
 class GraphSet:
@@ -216,6 +395,11 @@ class GraphSet:
     def function_names(self) -> list[str]:
         return list(self._functions)
 
+    @property
+    def functions_set(self) -> dict[str, Any]:
+        """Library functions by name (for `op in graphs.functions_set` tests)."""
+        return self._functions
+
     def function_def(self, name: str) -> Any:
         return self._functions.get(name)
 
@@ -228,6 +412,18 @@ class GraphSet:
             args = [a.name for a in func.signature.input_arg]
             self._indexes[name] = GraphIndex.of_nodes(func.node_def, function=name, arg_names=args)
         return self._indexes[name]
+
+    def function_arg_shapes(self, name: str) -> dict[str, tuple[int | None, ...] | None]:
+        """The argument shapes a function declares (`arg_attr` `_output_shapes`), by arg name."""
+        func = self._functions.get(name)
+        if func is None:
+            return {}
+        out = {}
+        for k, arg in enumerate(func.signature.input_arg):
+            attrs = func.arg_attr[k].attr if k in func.arg_attr else {}
+            shapes = attrs["_output_shapes"].list.shape if "_output_shapes" in attrs else []
+            out[arg.name] = shape_of_proto(shapes[0]) if len(shapes) else None
+        return out
 
 
 def shape_of_proto(shape: Any) -> tuple[int | None, ...] | None:
@@ -253,12 +449,25 @@ _DTYPES.update({k + 100: v + "_ref" for k, v in list(_DTYPES.items())})
 DTYPE_BYTES = {"float32": 4, "float64": 8, "int32": 4, "int64": 8, "float16": 2, "bfloat16": 2,
                "uint8": 1, "int8": 1, "int16": 2, "bool": 1, "uint32": 4, "uint64": 8}  # fmt: skip
 __all__ = [
+    "CELL_SUB_SCOPES",
     "DTYPE_BYTES",
+    "OUTPUT_ARGS",
+    "READ_THROUGH",
+    "VARIABLE_OPS",
+    "CorruptNode",
     "GraphIndex",
     "GraphSet",
+    "direction_of_scope",
     "dtype_name",
+    "number_layers",
+    "numbered",
+    "output_port",
     "scope_of",
     "shape_of_proto",
+    "split_function_input",
     "split_input",
+    "strip_sub_scope",
+    "tensor_node",
+    "time_step",
     "top_scope",
 ]

@@ -3,7 +3,8 @@
 CPU memory info from `tf.config.experimental.get_memory_info` is all zeros here; what works is a
 FULL_TRACE `RunMetadata`, whose step stats hold every allocation and deallocation with a time
 stamp. Replaying those records in time order gives the true peak; summing the per-node totals
-instead over-states it about ten-fold (REFERENCE.md), which the summary also reports.
+instead over-states it (3.5-3.9x for the 3-layer LSTM in bench/results/claims.txt), which the
+summary also reports.
 """
 
 from __future__ import annotations

@@ -194,7 +194,7 @@ class LoopVar(Plain):
 class LoopInfo(Plain):
     name: str
     kind: str  # v1_frame | v2_while
-    role: str  # forward | gradients | ...
+    role: str  # forward | gradients | ... (a loop in a function: the role of its call site)
     body_ops: int
     body_op_types: dict[str, int]
     body_nodes: tuple[str, ...]  # v1: node names in the frame; v2: node names in the body function
@@ -204,6 +204,11 @@ class LoopInfo(Plain):
     trip_count: int | None
     body_function: str | None = None  # v2: the body function's name in graph_def.library
     in_function: str | None = None  # v2: the function holding the While op (None: main graph)
+    parent: str | None = None  # name of the enclosing loop (None: at top level)
+    depth: int = 0  # loops around this one
+    trip_count_source: str | None = None  # static shape | constant bound | spec | user | None
+    cond_function: str | None = None  # v2: the cond function's name
+    flops_per_step: int | None = None  # its body run once (nested loops times their trips)
 
 
 @dataclass(frozen=True)
@@ -215,11 +220,11 @@ class SizesSummary(Plain):
 @dataclass(frozen=True)
 class FlopsSummary(Plain):
     forward_per_sequence: int | None  # per example (batch 1), loop bodies counted per time step
-    outside_loops: int
-    loop_body_per_step: int
-    trip_count: int | None
+    outside_loops: int  # forward FLOPs that run once per sequence (in no loop)
+    in_loops: int | None  # forward FLOPs of the loops per sequence (None: a trip count unknown)
     by_type: dict[str, int]
     note: str
+    unknown_loops: tuple[str, ...] = ()  # forward loops whose trip count is unknown
     tfprof: int | None = None
     tfprof_note: str = ""
 
@@ -251,6 +256,12 @@ class GraphReport(Plain):
     flops: FlopsSummary
     memory: MemorySummary | None = None
     notes: tuple[str, ...] = ()
+
+    def _repr_html_(self) -> str:
+        """A notebook shows the report as rnnviz.html draws it (imported only when shown)."""
+        from rnnviz.html import render_html
+
+        return render_html(self, full_page=False)
 
 
 @dataclass(frozen=True)

@@ -15,16 +15,22 @@ import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 
-from rnnviz.reporting.graph import DTYPE_BYTES, GraphIndex, dtype_name, shape_of_proto
+from rnnviz.reporting.graph import (
+    DTYPE_BYTES,
+    VARIABLE_OPS,
+    GraphIndex,
+    direction_of_scope,
+    dtype_name,
+    number_layers,
+    shape_of_proto,
+    strip_sub_scope,
+)
 from rnnviz.reporting.model import GateSlice, LayerParams, ParamsSummary, Variable
 from rnnviz.reporting.sources import SourceInfo
-from rnnviz.reporting.timesteps import _READ_THROUGH
 
-VARIABLE_OPS = frozenset({"VarHandleOp", "VariableV2", "Variable"})
 _CELL_SCOPE = re.compile(
     r"(^|/)((basic_)?lstm_cell|gru_cell|basic_rnn_cell|lstm|gru|simple_rnn)(_\d+)?(/|$)"
 )
-_SUB = ("gates", "candidate", "projection")
 _FLOAT = ("float32", "float64", "float16", "bfloat16")
 
 
@@ -49,22 +55,14 @@ def _updated_by_optimizer(gi: GraphIndex) -> set[int]:
             ins = gi.data_inputs(i)
             if not ins:
                 continue
-            j = ins[0][0]
-            for _ in range(4):
-                if gi.ops[j] in VARIABLE_OPS:
-                    out.add(j)
-                    break
-                nxt = gi.data_inputs(j) if gi.ops[j] in _READ_THROUGH else ()
-                if not nxt:
-                    break
-                j = nxt[0][0]
+            var = gi.walk_back(ins[0][0], VARIABLE_OPS, hops=4)
+            if var is not None:
+                out.add(var)
     return out
 
 
 def cell_scope(var_name: str) -> str:
-    head = var_name.rpartition("/")[0]
-    parent, _, last = head.rpartition("/")
-    return parent if last in _SUB and parent else head
+    return strip_sub_scope(var_name.rpartition("/")[0])
 
 
 def _role(name: str, consumers_ops: Iterable[str]) -> str:
@@ -161,12 +159,9 @@ def summarize_params(
         sc = cell_scope(n)
         if sc in scopes:
             first_seen.setdefault(sc, gi.index.get(n, pos))
-    layer_of: dict[str, tuple[int, str]] = {}
-    counters: dict[str, int] = defaultdict(int)
-    for sc in sorted(first_seen, key=first_seen.get):
-        direction = "bw" if any(p in ("bw", "backward") for p in sc.split("/")) else "fw"
-        layer_of[sc] = (counters[direction], direction)
-        counters[direction] += 1
+    layer_of = number_layers(
+        (sc, direction_of_scope(sc)) for sc in sorted(first_seen, key=first_seen.get)
+    )
 
     variables = []
     per_layer: dict[tuple[int, str], list] = defaultdict(lambda: ["unknown", 0])

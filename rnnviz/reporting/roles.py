@@ -20,6 +20,7 @@ ROLES: tuple[str, ...] = (
 )
 
 _GRAD_TOP = re.compile(r"^gradients(_\d+)?$")
+_GRAD_INNER = re.compile(r"/gradients(_\d+)?/")
 _SAVE_TOP = re.compile(r"^save(_\d+)?$")
 _SAVE_OPS = frozenset(
     {"SaveV2", "RestoreV2", "SaveSlices", "RestoreSlice", "MergeV2Checkpoints", "ShardedFilename"}
@@ -37,6 +38,8 @@ def role_of(name: str, op: str) -> str:
     """The role of one op from its name and type (see the module docstring)."""
     top = name.partition("/")[0]
     if top.startswith("gradients") and _GRAD_TOP.match(top):
+        return "gradients"
+    if "gradients" in name and _GRAD_INNER.search(name):  # e.g. model/gradients/... (a scope)
         return "gradients"
     if op in _SAVE_OPS or (top.startswith("save") and _SAVE_TOP.match(top)):
         return "save_restore"

@@ -93,7 +93,8 @@ _BROADCAST = frozenset(
 _REDUCE = frozenset({"Sum", "Mean", "Max", "Min", "Prod", "All", "Any"})
 
 
-def _broadcast(a: Shape | None, b: Shape | None) -> Shape | None:
+def broadcast(a: Shape | None, b: Shape | None) -> Shape | None:
+    """NumPy broadcasting of two shapes (None dims stay unknown)."""
     if a is None or b is None:
         return None
     n = max(len(a), len(b))
@@ -120,7 +121,6 @@ class Shapes:
         self.arg_shapes = arg_shapes or {}
         self._out: dict[int, ShapeList] = {}
         self._const: dict[int, list[int] | None] = {}
-        self._port_offsets: dict[tuple[str, str], int] = {}
         self._inputs: dict[int, list[tuple[int | None, int, Shape | None]]] = {}
 
     # ---- inputs --------------------------------------------------------------------------
@@ -128,47 +128,11 @@ class Shapes:
         """(producer, port, arg shape) per data input; producer None for function arguments."""
         got = self._inputs.get(i)
         if got is None:
-            got = self._inputs[i] = self._parse_inputs(i)
+            got = self._inputs[i] = [
+                (j, port, self.arg_shapes.get(arg) if j is None else None)
+                for j, port, arg in self.gi.inputs(i)
+            ]
         return got
-
-    def _parse_inputs(self, i: int) -> list[tuple[int | None, int, Shape | None]]:
-        gi = self.gi
-        out: list[tuple[int | None, int, Shape | None]] = []
-        for text in gi.raw_inputs[i]:
-            if text.startswith("^"):
-                continue
-            if gi.function is None:
-                name, _, port = text.rpartition(":")
-                if not name or not port.isdigit():
-                    name, port = text, "0"
-                j = gi.index.get(name)
-                out.append((j, int(port), None))
-                continue
-            parts = text.split(":")
-            j = gi.index.get(parts[0])
-            if j is None:
-                out.append((None, 0, self.arg_shapes.get(parts[0])))
-            elif len(parts) == 3:
-                out.append((j, self._port(gi.ops[j], parts[1]) + int(parts[2]), None))
-            else:
-                out.append((j, 0, None))
-        return out
-
-    def _port(self, op: str, arg: str) -> int:
-        """Flat output index of a function-body `node:arg:k` reference (k added by caller)."""
-        key = (op, arg)
-        if key not in self._port_offsets:
-            offset = 0
-            try:
-                from rnnviz.tfcompat import op_def_registry
-
-                op_def = op_def_registry.get(op)
-                names = [a.name for a in op_def.output_arg] if op_def is not None else []
-                offset = names.index(arg) if arg in names else 0
-            except Exception:  # an op unknown to this TF: take the first output
-                offset = 0
-            self._port_offsets[key] = offset
-        return self._port_offsets[key]
 
     # ---- public --------------------------------------------------------------------------
     def shape(self, i: int, port: int = 0) -> Shape | None:
@@ -204,6 +168,8 @@ class Shapes:
                     size *= d or 0
                 if len(vals) == 1 and size > 1:
                     vals = vals * size  # a splat constant
+                elif not vals:
+                    vals = [0] * size  # no values stored: all zeros (proto3 drops a lone 0)
                 value = [int(v) for v in vals]
         self._const[j] = value
         return value
@@ -219,43 +185,20 @@ class Shapes:
         [None, 128]: the batch is unknown, the width is not.
         """
         ins = self.inputs(i)
-        if k >= len(ins) or ins[k][0] is None or depth > 6:
+        if k >= len(ins) or ins[k][0] is None or depth > 8:
             return None
         j, port, _ = ins[k]
+        return self.int_values_of(j, port, depth)
+
+    def int_values_of(self, j: int, port: int = 0, depth: int = 0) -> list[int | None] | None:
+        """Values of output `port` of node j (a small int tensor), as far as they are static."""
         const = self.const_ints(j)
         if const is not None:
             return list(const)
-        op = self.gi.ops[j]
-        if op in ("ExpandDims", "Identity", "Reshape"):
-            got = self.int_values(j, 0, depth + 1)
-            if got is not None:
-                return got
-        elif op == "ConcatV2":
-            out: list[int | None] = []
-            for part in range(len(self.inputs(j)) - 1):
-                vals = self.int_values(j, part, depth + 1)
-                if vals is None:
-                    return None
-                out.extend(vals)
-            return out
-        elif op == "Pack":
-            out = []
-            for part in range(len(self.inputs(j))):
-                vals = self.int_values(j, part, depth + 1)
-                out.append(vals[0] if vals is not None and len(vals) == 1 else None)
-            return out
-        elif op == "Shape":
-            x = self.input_shape(j, 0)
-            if x is not None:
-                return list(x)
-        elif op == "Rank":
-            x = self.input_shape(j, 0)
-            if x is not None:
-                return [len(x)]
-        elif op == "Range":
-            parts = [self.int_values(j, p, depth + 1) for p in range(3)]
-            if all(p is not None and len(p) == 1 and p[0] is not None for p in parts):
-                return list(range(parts[0][0], parts[1][0], parts[2][0] or 1))
+        rule = _VALUE_RULES.get(self.gi.ops[j])
+        got = rule(self, j, depth + 1) if rule is not None and depth <= 8 else None
+        if got is not None:
+            return got
         shape = self.shape(j, port)
         if shape == ():
             return [None]
@@ -313,6 +256,13 @@ class Shapes:
         return out
 
     def _infer(self, i: int) -> ShapeList:
+        got = self._by_rule(i)
+        if self.gi.function is not None and all(x is None for x in got):
+            # Function bodies of SavedModels record every output's shape: use what they say.
+            return _list_attr_shapes(self, i, "_output_shapes") or got
+        return got
+
+    def _by_rule(self, i: int) -> ShapeList:
         op = self.gi.ops[i]
         rule = _RULES.get(op)
         if rule is not None:
@@ -321,7 +271,7 @@ class Shapes:
         if op in _SAME:
             return [ins[0] if ins else None]
         if op in _BROADCAST:
-            return [_broadcast(ins[0], ins[1]) if len(ins) >= 2 else None]
+            return [broadcast(ins[0], ins[1]) if len(ins) >= 2 else None]
         if op in _REDUCE:
             return [_reduce(self, i, ins)]
         return []
@@ -349,6 +299,18 @@ def _matmul(s: Shapes, i: int) -> ShapeList:
     m = ins[0][1] if ta is not None and ta.b else ins[0][0]
     n = ins[1][0] if tb is not None and tb.b else ins[1][1]
     return [(m, n)]
+
+
+def _batch_matmul(s: Shapes, i: int) -> ShapeList:
+    ins = s._in(i)
+    if len(ins) < 2 or ins[0] is None or ins[1] is None or len(ins[0]) < 2 or len(ins[1]) < 2:
+        return [None]
+    a, b = ins[0], ins[1]
+    adj_x, adj_y = s.gi.attr(i, "adj_x"), s.gi.attr(i, "adj_y")
+    m = a[-1] if adj_x is not None and adj_x.b else a[-2]
+    n = b[-2] if adj_y is not None and adj_y.b else b[-1]
+    batch = broadcast(a[:-2], b[:-2])
+    return [(*batch, m, n)] if batch is not None else [None]
 
 
 def _concat(s: Shapes, i: int) -> ShapeList:
@@ -385,6 +347,25 @@ def _split(s: Shapes, i: int) -> ShapeList:
     out = list(value)
     out[ax] = value[ax] // n if value[ax] is not None else None
     return [tuple(out)] * n
+
+
+def _split_v(s: Shapes, i: int) -> ShapeList:
+    """SplitV(value, size_splits, axis): one output per size (a -1 takes what is left)."""
+    sizes, axis = s.int_values(i, 1), s._input_const(i, 2)
+    value = s._in(i)[0] if s._in(i) else None
+    n = s.attr_int(i, "num_split", 1)
+    if sizes is None or axis is None or value is None or not value or len(sizes) != n:
+        return [None] * n
+    ax = axis[0] % len(value)
+    known = sum(d for d in sizes if d is not None and d >= 0)
+    out = []
+    for d in sizes:
+        if d is None or (d < 0 and value[ax] is None):
+            d = None
+        elif d < 0:
+            d = value[ax] - known  # type: ignore[operator]
+        out.append((*value[:ax], d, *value[ax + 1 :]))
+    return out
 
 
 def _unpack(s: Shapes, i: int) -> ShapeList:
@@ -487,7 +468,34 @@ def _list_stack(s: Shapes, i: int) -> ShapeList:
     dims = s.int_values(i, 1)
     if dims is None:
         return [None]
-    return [(None, *(d if d is not None and d >= 0 else None for d in dims))]
+    count = s.attr_int(i, "num_elements", -1)
+    length = count if count >= 0 else _list_length(s, i)
+    return [(length, *(d if d is not None and d >= 0 else None for d in dims))]
+
+
+def _list_length(s: Shapes, i: int) -> int | None:
+    """Elements of the TensorList node i stacks: the size it was reserved with, followed back
+    through the loop that filled it (While output k is the list given as While input k)."""
+    ins = s.inputs(i)
+    j, port = (ins[0][0], ins[0][1]) if ins else (None, 0)
+    for _ in range(8):
+        if j is None:
+            return None
+        op = s.gi.ops[j]
+        if op == "TensorListReserve":
+            size = s.int_values(j, 1)
+            return size[0] if size is not None and len(size) == 1 else None
+        if op in ("While", "StatelessWhile") or op in _LIST_PASS:
+            nxt = s.inputs(j)
+            k = port if op in ("While", "StatelessWhile") else 0
+            j, port = (nxt[k][0], nxt[k][1]) if k < len(nxt) else (None, 0)
+        else:
+            return None
+    return None
+
+
+# What a TensorList handle passes through on its way out of a loop (v2 While, or v1 frame).
+_LIST_PASS = frozenset({"Identity", "Exit", "Switch", "Merge", "Enter"})
 
 
 def _ta_read(s: Shapes, i: int) -> ShapeList:
@@ -497,7 +505,8 @@ def _ta_read(s: Shapes, i: int) -> ShapeList:
 
 def _ta_gather(s: Shapes, i: int) -> ShapeList:
     got = _attr_shape(s, i, "element_shape")[0] or s._in(i)[0]
-    return [(None, *got) if got is not None else None]
+    indices = s.int_values(i, 1)  # Range(0, size): its length when the size is static
+    return [(len(indices) if indices is not None else None, *got) if got is not None else None]
 
 
 def _xent(s: Shapes, i: int) -> ShapeList:
@@ -516,7 +525,7 @@ def _argmax(s: Shapes, i: int) -> ShapeList:
 
 def _select(s: Shapes, i: int) -> ShapeList:
     ins = s._in(i)
-    return [_broadcast(ins[1], ins[2]) if len(ins) >= 3 else None]
+    return [broadcast(ins[1], ins[2]) if len(ins) >= 3 else None]
 
 
 def _switch(s: Shapes, i: int) -> ShapeList:
@@ -541,8 +550,8 @@ def _gather(s: Shapes, i: int) -> ShapeList:
     return [ins[1] + ins[0][1:]]
 
 
-def _list_attr_shapes(s: Shapes, i: int) -> ShapeList:
-    a = s.gi.attr(i, "output_shapes")
+def _list_attr_shapes(s: Shapes, i: int, key: str = "output_shapes") -> ShapeList:
+    a = s.gi.attr(i, key)
     return [shape_of_proto(p) for p in a.list.shape] if a is not None else []
 
 
@@ -573,8 +582,12 @@ _RULES: dict[str, Callable[[Shapes, int], ShapeList]] = {
     "Variable": _attr_shape,
     "Const": _const,
     "MatMul": _matmul,
+    "BatchMatMul": _batch_matmul,
+    "BatchMatMulV2": _batch_matmul,
+    "BatchMatMulV3": _batch_matmul,
     "ConcatV2": _concat,
     "Split": _split,
+    "SplitV": _split_v,
     "Unpack": _unpack,
     "Pack": _pack,
     "Transpose": _transpose,
@@ -611,4 +624,89 @@ _RULES: dict[str, Callable[[Shapes, int], ShapeList]] = {
     "StatelessWhile": lambda s, i: _list_attr_shapes(s, i),
 }
 
-__all__ = ["Shape", "Shapes"]
+# ---- static values of small int tensors (shapes, sizes, loop bounds) ----------------------------
+Values = list[int | None] | None
+
+
+def _v_first(s: Shapes, j: int, depth: int) -> Values:
+    return s.int_values(j, 0, depth)
+
+
+def _v_concat(s: Shapes, j: int, depth: int) -> Values:
+    out: list[int | None] = []
+    for part in range(len(s.inputs(j)) - 1):
+        vals = s.int_values(j, part, depth)
+        if vals is None:
+            return None
+        out.extend(vals)
+    return out
+
+
+def _v_pack(s: Shapes, j: int, depth: int) -> Values:
+    out = []
+    for part in range(len(s.inputs(j))):
+        vals = s.int_values(j, part, depth)
+        out.append(vals[0] if vals is not None and len(vals) == 1 else None)
+    return out
+
+
+def _v_shape(s: Shapes, j: int, depth: int) -> Values:
+    x = s.input_shape(j, 0)
+    return list(x) if x is not None else None
+
+
+def _v_rank(s: Shapes, j: int, depth: int) -> Values:
+    x = s.input_shape(j, 0)
+    return [len(x)] if x is not None else None
+
+
+def _v_range(s: Shapes, j: int, depth: int) -> Values:
+    parts = [s.int_values(j, p, depth) for p in range(3)]
+    if all(p is not None and len(p) == 1 and p[0] is not None for p in parts):
+        return list(range(parts[0][0], parts[1][0], parts[2][0] or 1))  # type: ignore[index]
+    return None
+
+
+def _v_strided_slice(s: Shapes, j: int, depth: int) -> Values:
+    """x[begin:end:stride] of a 1-D int tensor (what `tf.shape(x)[0]` compiles to)."""
+    x = s.int_values(j, 0, depth)
+    begin, end, stride = (s.int_values(j, k, depth) for k in (1, 2, 3))
+    if x is None or begin is None or len(begin) != 1 or begin[0] is None:
+        return None
+    if s.attr_int(j, "ellipsis_mask") or s.attr_int(j, "new_axis_mask"):
+        return None
+    b = 0 if s.attr_int(j, "begin_mask") & 1 else begin[0]
+    if s.attr_int(j, "shrink_axis_mask") & 1:
+        return [x[b]] if -len(x) <= b < len(x) else None
+    e = len(x) if s.attr_int(j, "end_mask") & 1 or not end or end[0] is None else end[0]
+    st = stride[0] if stride and stride[0] else 1
+    return x[b:e:st]
+
+
+def _v_min_max(s: Shapes, j: int, depth: int) -> Values:
+    a, b = s.int_values(j, 0, depth), s.int_values(j, 1, depth)
+    if a is None or b is None or len(a) != 1 or len(b) != 1 or None in (a[0], b[0]):
+        return None
+    pick = min if s.gi.ops[j] == "Minimum" else max
+    return [pick(a[0], b[0])]  # type: ignore[type-var]
+
+
+_VALUE_RULES: dict[str, Callable[[Shapes, int, int], Values]] = {
+    "ExpandDims": _v_first,
+    "Identity": _v_first,
+    "Reshape": _v_first,
+    "Enter": _v_first,
+    "RefEnter": _v_first,
+    "Cast": _v_first,
+    "ConcatV2": _v_concat,
+    "Pack": _v_pack,
+    "Shape": _v_shape,
+    "Rank": _v_rank,
+    "Range": _v_range,
+    "StridedSlice": _v_strided_slice,
+    "Minimum": _v_min_max,
+    "Maximum": _v_min_max,
+}
+
+
+__all__ = ["Shape", "Shapes", "broadcast"]

@@ -15,12 +15,14 @@ from __future__ import annotations
 
 import contextlib
 import os
+import stat
 import struct
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from rnnviz.errors import InputFileError
+from rnnviz.reporting.graph import dtype_name
 
 # Saved variables as the source declares them: (name, shape, dtype name, trainable).
 VariableRecord = tuple[str, tuple[int, ...], str, bool]
@@ -36,6 +38,9 @@ class SourceInfo:
     saved_model_bytes: int | None = None  # whole SavedModel directory (saved_model.pb + variables)
     trainable: tuple[str, ...] | None = None  # trainable variable names when the source lists them
     saved_variables: tuple[VariableRecord, ...] = ()  # TF2 SavedModel object graph variables
+    # Serving signatures of a SavedModel: (key, output tensor names). The analysis starts from
+    # them: what they do not compute (gradient or restore functions) is not part of the model.
+    signatures: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
 
 def load_graph_def(source: Any, *, check: bool = True) -> tuple[Any, SourceInfo]:
@@ -55,54 +60,6 @@ def load_graph_def(source: Any, *, check: bool = True) -> tuple[Any, SourceInfo]
     return graph_def, info
 
 
-_SLIM: Any = None
-
-
-def _slim_class() -> Any:
-    """A GraphDef look-alike whose nodes parse only name, op and inputs (see GraphIndex.of_slim)."""
-    global _SLIM
-    if _SLIM is None:
-        from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
-
-        from rnnviz.tfcompat import function_pb2, versions_pb2  # noqa: F401 (registers types)
-
-        pool = descriptor_pool.Default()
-        try:
-            desc = pool.FindMessageTypeByName("rnnviz_slim.SlimGraphDef")
-        except KeyError:
-            fd = descriptor_pb2.FileDescriptorProto(
-                name="rnnviz/reporting/slim_graph.proto", package="rnnviz_slim", syntax="proto3"
-            )
-            fd.dependency.extend(
-                [
-                    "tensorflow/core/framework/function.proto",
-                    "tensorflow/core/framework/versions.proto",
-                ]
-            )
-            node = fd.message_type.add(name="SlimNodeDef")
-            node.field.add(name="name", number=1, type=9, label=1)
-            node.field.add(name="op", number=2, type=9, label=1)
-            node.field.add(name="input", number=3, type=9, label=3)
-            graph = fd.message_type.add(name="SlimGraphDef")
-            graph.field.add(
-                name="node", number=1, type=11, label=3, type_name=".rnnviz_slim.SlimNodeDef"
-            )
-            graph.field.add(
-                name="library",
-                number=2,
-                type=11,
-                label=1,
-                type_name=".tensorflow.FunctionDefLibrary",
-            )
-            graph.field.add(
-                name="versions", number=4, type=11, label=1, type_name=".tensorflow.VersionDef"
-            )
-            pool.Add(fd)
-            desc = pool.FindMessageTypeByName("rnnviz_slim.SlimGraphDef")
-        _SLIM = message_factory.GetMessageClass(desc)
-    return _SLIM
-
-
 def load_slim(source: Any) -> tuple[Any, SourceInfo] | None:
     """For a binary GraphDef file: a slim parse (attributes left as bytes) and its SourceInfo.
 
@@ -114,11 +71,12 @@ def load_slim(source: Any) -> tuple[Any, SourceInfo] | None:
     path = Path(source)
     if path.suffix.lower() not in (".pb", ".graphdef") or path.name == "saved_model.pb":
         return None
-    try:
-        data = path.read_bytes()
-    except OSError:
-        return None
-    slim = _slim_class()()
+    if not path.is_file():
+        return None  # missing or not a regular file: load_graph_def says which, in one line
+    data = read_graph_file(path)
+    from rnnviz.reporting.protos import SlimGraphDef
+
+    slim = SlimGraphDef()
     if not data or not _parse(slim, data):
         return None
     size = len(data)
@@ -182,7 +140,7 @@ def _graph_trainables(graph: Any) -> tuple[str, ...]:
 
 def _meta_trainables(meta: Any) -> tuple[str, ...] | None:
     """Names listed in a MetaGraphDef's `trainable_variables` collection (None if absent)."""
-    from rnnviz.tfcompat import variable_pb2
+    from rnnviz.reporting.protos import variable_pb2
 
     coll = meta.collection_def.get("trainable_variables") if meta.collection_def else None
     if coll is None:
@@ -198,6 +156,90 @@ def _meta_trainables(meta: Any) -> tuple[str, ...] | None:
     return tuple(names)
 
 
+# ---- reading a file: regular files only, size capped, never blocking ---------------------------
+_HEAD = 1 << 16  # bytes read first: enough to refuse a blank (all-zero) file before reading it all
+
+
+def read_graph_file(path: Path) -> bytes:
+    """The bytes of a graph file, or `InputFileError` in one line: a FIFO, device or socket is
+    refused before it is opened for reading (a FIFO would block), a file over the size cap
+    (`RNNVIZ_MAX_GRAPH_MB`) before it is read, and a file that starts with 64 kB of zero bytes
+    (a blank or sparse file: no graph format starts so) after reading only those."""
+    name = str(path)
+    _check_regular(path, name)
+    cap = _size_cap()
+    try:
+        # O_NONBLOCK: if the path was swapped for a FIFO since the check, open does not wait.
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except OSError as exc:
+        raise InputFileError(
+            f"{name}: cannot be read ({exc.strerror}); check its permissions"
+        ) from None
+    with os.fdopen(fd, "rb") as fh:
+        st = os.fstat(fh.fileno())
+        if not stat.S_ISREG(st.st_mode):
+            raise InputFileError(_not_regular(name, st.st_mode))
+        _check_size(name, st.st_size, cap)
+        head = fh.read(_HEAD)
+        if len(head) == _HEAD and not head.strip(b"\0"):
+            raise InputFileError(
+                f"{name}: the file starts with {_HEAD // 1024} kB of zero bytes, which no graph "
+                "format does; give a GraphDef, SavedModel or events file"
+            )
+        # Read what fstat saw, in one buffer (no head + rest copy; read(n) would allocate n even
+        # for a shorter file); one byte more shows a file that grew past the cap meanwhile.
+        fh.seek(0)
+        data = fh.read(min(st.st_size, cap) + 1)
+    _check_size(name, len(data), cap)
+    return data
+
+
+def _check_regular(path: Path, name: str) -> None:
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        raise InputFileError(f"{name}: no such file or directory; check the path") from None
+    except OSError as exc:
+        raise InputFileError(
+            f"{name}: cannot be read ({exc.strerror}); check its permissions"
+        ) from None
+    if not stat.S_ISREG(mode):
+        raise InputFileError(_not_regular(name, mode))
+
+
+def _not_regular(name: str, mode: int) -> str:
+    kinds = (
+        (stat.S_ISFIFO, "a named pipe (FIFO)"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+        (stat.S_ISSOCK, "a socket"),
+        (stat.S_ISDIR, "a directory"),
+    )
+    kind = next((words for test, words in kinds if test(mode)), "not a regular file")
+    return f"{name}: is {kind}, not a regular file; give a graph file"
+
+
+def _size_cap() -> int:
+    from rnnviz.settings import MB, settings
+
+    return int(settings().max_graph_mb * MB)
+
+
+def _check_size(name: str, size: int, cap: int) -> None:
+    if size > cap:
+        raise InputFileError(
+            f"{name}: {size / (1 << 20):,.0f} MB is more than the {cap / (1 << 20):,.0f} MB a graph "
+            "file may have (raise RNNVIZ_MAX_GRAPH_MB to read it)"
+        )
+
+
+def _too_deep(name: str) -> str:
+    return (
+        f"{name}: nested too deeply to parse (hundreds of levels; no TensorFlow graph is); "
+        "the file is corrupt or not a graph"
+    )
+
+
 # ---- files -------------------------------------------------------------------------------------
 def _load_path(path: Path) -> tuple[Any, SourceInfo]:
     name = str(path)
@@ -205,12 +247,7 @@ def _load_path(path: Path) -> tuple[Any, SourceInfo]:
         raise InputFileError(f"{name}: no such file or directory; check the path")
     if path.is_dir():
         return _load_saved_model(path)
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise InputFileError(
-            f"{name}: cannot be read ({exc.strerror}); check its permissions"
-        ) from None
+    data = read_graph_file(path)
     if not data:
         raise InputFileError(
             f"{name}: the file is empty; give a GraphDef, SavedModel or events file"
@@ -262,7 +299,7 @@ def _check_nodes(graph_def: Any, name: str, what: str) -> None:
 
 
 def _from_binary(data: bytes, name: str) -> tuple[Any, SourceInfo]:
-    from rnnviz.tfcompat import graph_pb2
+    from rnnviz.reporting.protos import graph_pb2
 
     graph_def = graph_pb2.GraphDef()
     if not _parse(graph_def, data):
@@ -279,7 +316,7 @@ def _from_binary(data: bytes, name: str) -> tuple[Any, SourceInfo]:
 def _from_text(data: bytes, name: str) -> tuple[Any, SourceInfo]:
     from google.protobuf import text_format
 
-    from rnnviz.tfcompat import graph_pb2
+    from rnnviz.reporting.protos import graph_pb2
 
     graph_def = graph_pb2.GraphDef()
     try:
@@ -289,11 +326,13 @@ def _from_text(data: bytes, name: str) -> tuple[Any, SourceInfo]:
         raise InputFileError(
             f"{name}: not a text GraphDef ({first}); fix or re-export it"
         ) from None
+    except RecursionError:  # the pure-Python text parser recurses once per nesting level
+        raise InputFileError(_too_deep(name)) from None
     return graph_def, SourceInfo("pbtxt", name, graph_def.ByteSize())
 
 
 def _from_meta_bytes(data: bytes, name: str) -> tuple[Any, SourceInfo]:
-    from rnnviz.tfcompat import meta_graph_pb2
+    from rnnviz.reporting.protos import meta_graph_pb2
 
     meta = meta_graph_pb2.MetaGraphDef()
     if not _parse(meta, data) or not meta.HasField("graph_def"):
@@ -317,21 +356,24 @@ def _dir_bytes(path: Path) -> int:
 def _load_saved_model(path: Path) -> tuple[Any, SourceInfo]:
     from google.protobuf import text_format
 
-    from rnnviz.tfcompat import saved_model_pb2
+    from rnnviz.reporting.protos import SavedModel
 
     name = str(path)
     binary, text = path / "saved_model.pb", path / "saved_model.pbtxt"
-    saved = saved_model_pb2.SavedModel()
+    saved = SavedModel()
     if binary.is_file():
-        if not _parse(saved, binary.read_bytes()) or not saved.meta_graphs:
+        if not _parse(saved, read_graph_file(binary)) or not saved.meta_graphs:
             raise InputFileError(
                 f"{binary}: not a valid SavedModel protobuf (truncated or corrupt); re-export it"
             )
     elif text.is_file():
         try:
-            text_format.Parse(text.read_text(encoding="utf-8"), saved)
+            text_format.Parse(read_graph_file(text).decode("utf-8"), saved)
         except (text_format.ParseError, UnicodeDecodeError) as exc:
-            raise InputFileError(f"{text}: not a valid text SavedModel ({exc})") from None
+            first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise InputFileError(f"{text}: not a valid text SavedModel ({first})") from None
+        except RecursionError:
+            raise InputFileError(_too_deep(str(text))) from None
     else:
         raise InputFileError(
             f"{name}: a directory without saved_model.pb; give a SavedModel directory or a graph file"
@@ -344,7 +386,7 @@ def _load_saved_model(path: Path) -> tuple[Any, SourceInfo]:
         if obj.WhichOneof("kind") == "variable":
             var = obj.variable
             shape = tuple(max(int(d.size), 0) for d in var.shape.dim)
-            records.append((var.name, shape, _dtype_name(var.dtype), bool(var.trainable)))
+            records.append((var.name, shape, dtype_name(var.dtype), bool(var.trainable)))
     return meta.graph_def, SourceInfo(
         "saved_model",
         name,
@@ -352,21 +394,22 @@ def _load_saved_model(path: Path) -> tuple[Any, SourceInfo]:
         saved_model_bytes=_dir_bytes(path),
         trainable=_meta_trainables(meta),
         saved_variables=tuple(records),
+        signatures=_signatures(meta),
     )
 
 
-def _dtype_name(enum_value: int) -> str:
-    from rnnviz.tfcompat import tf
-
-    try:
-        return tf.as_dtype(enum_value).name
-    except TypeError:
-        return f"dtype{enum_value}"
+def _signatures(meta: Any) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """Serving signatures, without the SavedModel's own init entry (`__saved_model_init_op`)."""
+    return tuple(
+        (key, tuple(t.name for _, t in sorted(sig.outputs.items())))
+        for key, sig in sorted(meta.signature_def.items())
+        if not key.startswith("__")
+    )
 
 
 def _from_events(data: bytes, name: str) -> tuple[Any, SourceInfo]:
     """Read TFRecord framing (u64 length, u32 crc, data, u32 crc) and take the last graph event."""
-    from rnnviz.tfcompat import event_pb2, graph_pb2, meta_graph_pb2
+    from rnnviz.reporting.protos import event_pb2, graph_pb2, meta_graph_pb2
 
     pos, found = 0, None
     while pos + 12 <= len(data):

@@ -14,7 +14,7 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
-from rnnviz.reporting.graph import GraphIndex, GraphSet, dtype_name
+from rnnviz.reporting.graph import GraphIndex, GraphSet, dtype_name, time_step
 from rnnviz.reporting.loops import WHILE_OPS
 from rnnviz.reporting.model import LoopExit, LoopInfo, StatesSummary, StateTensor
 from rnnviz.reporting.shapes import Shapes
@@ -53,7 +53,7 @@ def infer_states(gi: GraphIndex, cells: Sequence[Cell], shapes: Shapes) -> list[
             for _, pos, port in picks
         }
         for k, ops in enumerate(calls):
-            step = k if cell.direction == "fw" else cell.calls - 1 - k
+            step = time_step(cell.direction, k, cell.calls)
             for kind, pos, port in picks:
                 node = ops[pos]
                 shape = known[(pos, port)][min(k, 1)]

@@ -11,21 +11,24 @@ scope, layer from the order in which the cells first appear.
 
 from __future__ import annotations
 
-import re
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from rnnviz.reporting.graph import GraphIndex
+from rnnviz.reporting.graph import (
+    VARIABLE_OPS,
+    GraphIndex,
+    direction_of_scope,
+    number_layers,
+    numbered,
+    strip_sub_scope,
+    tensor_node,
+    time_step,
+)
 from rnnviz.reporting.roles import roles_of
 
 StepTag = tuple[int, str, int]  # (layer, direction, step)
-
-_READ_THROUGH = frozenset({"Identity", "ReadVariableOp", "Enter", "RefEnter", "Switch", "Cast"})
-_VARIABLE_OPS = frozenset({"VarHandleOp", "VariableV2", "Variable", "Placeholder"})
-_SUB_SCOPES = ("gates", "candidate", "projection")
-_SUFFIX = re.compile(r"^(.*?)(?:_(\d+))?$")
 
 
 @dataclass
@@ -47,23 +50,7 @@ def weight_source(gi: GraphIndex, i: int, port: int = 1) -> int | None:
     ins = gi.data_inputs(i)
     if len(ins) <= port:
         return None
-    j = ins[port][0]
-    for _ in range(8):
-        op = gi.ops[j]
-        if op in _VARIABLE_OPS:
-            return j if op != "Placeholder" else None
-        if op not in _READ_THROUGH:
-            return None
-        nxt = gi.data_inputs(j)
-        if not nxt:
-            return None
-        j = nxt[0][0]
-    return None
-
-
-def _strip_sub(scope: str) -> str:
-    head, _, last = scope.rpartition("/")
-    return head if last in _SUB_SCOPES and head else scope
+    return gi.walk_back(ins[port][0], VARIABLE_OPS)
 
 
 def find_cells(gi: GraphIndex, roles: Sequence[str]) -> list[Cell]:
@@ -78,8 +65,8 @@ def find_cells(gi: GraphIndex, roles: Sequence[str]) -> list[Cell]:
     for var, matmuls in by_var.items():
         if len(matmuls) < 2:
             continue
-        var_scope = _strip_sub(gi.names[var].rpartition("/")[0])
-        op_scope = _strip_sub(gi.names[matmuls[0]].rpartition("/")[0])
+        var_scope = strip_sub_scope(gi.names[var].rpartition("/")[0])
+        op_scope = strip_sub_scope(gi.names[matmuls[0]].rpartition("/")[0])
         cell = cells.get(op_scope)
         if cell is None:
             cells[op_scope] = Cell(var_scope, op_scope, len(matmuls), min(matmuls))
@@ -87,12 +74,9 @@ def find_cells(gi: GraphIndex, roles: Sequence[str]) -> list[Cell]:
             cell.calls = max(cell.calls, len(matmuls))
             cell.first_node = min(cell.first_node, min(matmuls))
     ordered = sorted(cells.values(), key=lambda c: c.first_node)
-    counters: dict[str, int] = defaultdict(int)
+    layers = number_layers((id(c), direction_of_scope(c.op_scope)) for c in ordered)
     for cell in ordered:
-        parts = cell.op_scope.split("/")
-        cell.direction = "bw" if any(p in ("bw", "backward") for p in parts) else "fw"
-        cell.layer = counters[cell.direction]
-        counters[cell.direction] += 1
+        cell.layer, cell.direction = layers[id(cell)]
     _assign_ops(gi, roles, ordered)
     return ordered
 
@@ -123,9 +107,9 @@ def _assign_ops(gi: GraphIndex, roles: Sequence[str], cells: list[Cell]) -> None
         for i in cell.ops:
             rel = names[i][start:].split("/")
             # The numbered component is the first one (the op, or the sub-scope it was created in).
-            base, num = _SUFFIX.match(rel[0]).groups()
+            base, num = numbered(rel[0])
             key = base + "/" + "/".join(rel[1:])
-            groups[key].append((int(num) if num else 0, i))
+            groups[key].append((num, i))
         for members in groups.values():
             if len(members) % cell.calls:
                 continue  # created once per cell, not once per call: no step
@@ -137,7 +121,7 @@ def _assign_ops(gi: GraphIndex, roles: Sequence[str], cells: list[Cell]) -> None
 def apply_record(gi: GraphIndex, cells: list[Cell], step_tensors: Sequence[Any]) -> None:
     """Take layer and direction from the builder's record instead of guessing them."""
     for st in step_tensors:
-        node = gi.index.get(st.name.rpartition(":")[0])
+        node = gi.index.get(tensor_node(st.name))
         if node is None:
             continue
         for cell in cells:
@@ -153,15 +137,12 @@ def steps_from_cells(
     for cell in cells:
         t = cell.calls
         # One tuple per step, shared by the ~50 ops of that step (memory on big graphs).
-        per_step = [
-            (cell.layer, cell.direction, k if cell.direction == "fw" else t - 1 - k)
-            for k in range(t)
-        ]
+        per_step = [(cell.layer, cell.direction, time_step(cell.direction, k, t)) for k in range(t)]
         for i, k in cell.call_of.items():
             tags[i] = per_step[k]
     if gi is not None:  # the record is exact where it speaks
         for st in step_tensors:
-            node = gi.index.get(st.name.rpartition(":")[0])
+            node = gi.index.get(tensor_node(st.name))
             if node is not None:
                 tags[node] = (int(st.layer), str(st.direction), int(st.step))
     return tags

@@ -11,6 +11,7 @@ analysis) and it places nothing (see `layout`).
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
@@ -66,6 +67,42 @@ class Partition:
     @property
     def unrolled(self) -> bool:
         return self.time_steps > 0
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-able data (the dashboard caches partitions as JSON, never as pickles)."""
+        return {
+            "blocks": [dataclasses.asdict(b) for b in self.blocks.values()],
+            "edges": [[a, b, n] for (a, b), n in self.edges.items()],
+            "n_nodes": self.n_nodes,
+            "time_steps": self.time_steps,
+            "rows": [list(r) for r in self.rows],
+            "loops": list(self.loops),
+            "names": list(self.names),
+            "ops": list(self.ops),
+            "node_block": self.node_block.tolist(),
+            "inner": np.asarray(self.inner).tolist(),
+            "bodies": {k: [[list(p) for p in ops], [list(e) for e in edges]]
+                       for k, (ops, edges) in self.bodies.items()},
+        }  # fmt: skip
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Partition:
+        """The inverse of `to_dict` (only plain values are read: no code runs)."""
+        blocks = {b["id"]: Block(**b) for b in data["blocks"]}
+        return cls(
+            blocks=blocks,
+            edges={(str(a), str(b)): int(n) for a, b, n in data["edges"]},
+            n_nodes=int(data["n_nodes"]),
+            time_steps=int(data["time_steps"]),
+            rows=tuple((int(layer), str(d)) for layer, d in data["rows"]),
+            loops=tuple(str(x) for x in data["loops"]),
+            names=[str(x) for x in data["names"]],
+            ops=[str(x) for x in data["ops"]],
+            node_block=np.asarray(data["node_block"], dtype=np.int32),
+            inner=np.asarray(data["inner"], dtype=np.int32).reshape(2, -1),
+            bodies={k: ([(str(n), str(o)) for n, o in ops], [(int(a), int(b)) for a, b in edges])
+                    for k, (ops, edges) in data["bodies"].items()},
+        )  # fmt: skip
 
     def to_networkx(self) -> nx.DiGraph:
         """The collapsed block graph: one node per block (its `Block` fields as attributes), one
