@@ -406,7 +406,7 @@ def test_url_round_trip(server: dict, browser: Any) -> None:
     _click_block(d, gid, "L0/fw/t3")
     _until("the cell view", lambda: _cy_count(d, gid, 'node[parent = "L0/fw/t3"]') > 5)
     _click_block(d, gid, "L0/fw/t3::gf")
-    url = _until("the URL", lambda: "select=" in d.current_url and d.current_url)
+    url = _until("the URL", lambda: "select=s:L0/fw/t3::gf" in d.current_url and d.current_url)
     assert "expand=s:L0/fw/t3" in url and "spec=single_static_lstm" in url
     d.get("about:blank")
     d.get(url)  # a reload / shared link: the same block open, the same element selected

@@ -226,6 +226,9 @@
         frame = 0;
         relabel(cy);
         minimap(cy, id);
+        // A selection named before its element arrived (URL, search): mark it once it is there.
+        const marked = (document.getElementById(id + "-sel") || {}).textContent;
+        if (marked && cy.$(".selected").empty()) selectMarked(cy, id);
       });
     };
     cy.on("zoom resize", refresh);
