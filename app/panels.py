@@ -140,8 +140,9 @@ def graph_panel(title: str, graph_id: str, info_id: str, stats_id: str, height: 
 
 
 def _facts(cache_dir: Path, key: str, which: str) -> tuple[Facts, dict[str, Any] | None]:
+    """The view's analysis facts (carried by the cached partition) and the cached report."""
     report = jobs.read_json(cache_dir, key, f"{which}.report.json")
-    return Facts.from_report(report), report
+    return Facts.of(jobs.load_partition(cache_dir, key, which)), report
 
 
 def panel_outputs(

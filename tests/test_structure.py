@@ -6,6 +6,8 @@ from __future__ import annotations
 import pytest
 
 from rnnviz.builder import build
+from rnnviz.cellkinds import CELL_KINDS
+from rnnviz.reporting.analysis import analyse
 from rnnviz.spec import LayerSpec, ModelSpec
 from rnnviz.structure import (
     EXPAND_MAX_OPS,
@@ -36,8 +38,7 @@ def _spec(unroll: str, steps: int, bidirectional: bool = False, cf: str = "v2") 
 
 
 def _part(spec: ModelSpec):
-    model = build(spec)
-    return partition(model.graph_def(), step_tensors=model.step_tensors)
+    return partition(build(spec))
 
 
 def _check_view(view) -> None:
@@ -186,18 +187,18 @@ def test_many_top_scopes_are_pooled() -> None:
 
 @pytest.mark.slow
 @pytest.mark.parametrize(("unroll", "bidirectional"), [("static", True), ("dynamic", False)])
-def test_shared_index_matches_the_reports_public_functions(
+def test_partition_of_the_analysis_matches_the_reports_public_functions(
     unroll: str, bidirectional: bool
 ) -> None:
-    """partition() calls the report's building blocks on one index for speed: same answer as
-    the published op_steps / op_roles / find_loops."""
+    """partition() reads the analysis's classification: the same blocks and edges as the
+    published op_steps / op_roles / find_loops passed explicitly."""
     from rnnviz.reporting.loops import find_loops
     from rnnviz.reporting.roles import op_roles
     from rnnviz.reporting.timesteps import op_steps
 
     model = build(_spec(unroll, 3, bidirectional))
     gd = model.graph_def()
-    fast = partition(gd, step_tensors=model.step_tensors)
+    fast = partition(analyse(model))
     loops = {}
     for loop in find_loops(gd):
         if loop.in_function:
@@ -212,6 +213,30 @@ def test_shared_index_matches_the_reports_public_functions(
     assert fast.edges == slow.edges
 
 
+def test_partition_never_classifies_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    """One analysis per graph: partitioning an `Analysis` calls no classifier (issue 8)."""
+    import rnnviz.reporting.loops as loops_mod
+    import rnnviz.reporting.roles as roles_mod
+    import rnnviz.reporting.timesteps as timesteps_mod
+
+    a = analyse(build(_spec("static", 3)))
+    a.calls  # noqa: B018  (built on first use by the analysis, not by the partition)
+
+    def boom(*_args: object, **_kwargs: object) -> None:
+        raise AssertionError("classified again")
+
+    for mod, names in (
+        (timesteps_mod, ("tag_steps", "op_steps", "cell_calls", "loop_cells", "fused_cells")),
+        (roles_mod, ("roles_of", "op_roles")),
+        (loops_mod, ("loops_of", "find_loops", "walk_loops")),
+    ):
+        for name in names:
+            if hasattr(mod, name):
+                monkeypatch.setattr(mod, name, boom)
+    part = partition(a)
+    assert part.time_steps == 3 and part.templates
+
+
 # ---- cell and loop views, layout, networkx export ---------------------------------------------
 
 
@@ -222,15 +247,17 @@ def built() -> dict:
     import json
 
     from rnnviz.reporting import report
-    from rnnviz.structure import Facts
+    from rnnviz.structure import Facts, Partition
 
     out = {}
     for unroll in ("static", "dynamic"):
         model = build(_spec(unroll, 4))
         gd = model.graph_def()
-        rep = json.loads(json.dumps(report(model, memory=False, tfprof=False).to_dict()))
-        part = partition(gd, step_tensors=model.step_tensors)
-        out[unroll] = {"gd": gd, "report": rep, "part": part, "facts": Facts.from_report(rep)}
+        a = analyse(model)
+        rep = json.loads(json.dumps(report(a, memory=False, tfprof=False).to_dict()))
+        # What the dashboard reads: the partition after its JSON round trip through the cache.
+        part = Partition.from_dict(json.loads(json.dumps(partition(a).to_dict())))
+        out[unroll] = {"gd": gd, "report": rep, "part": part, "facts": Facts.of(part), "a": a}
     return out
 
 
@@ -259,9 +286,20 @@ def test_cell_view_names_the_gates_by_what_they_compute(built: dict) -> None:
     part, facts, gd = built["static"]["part"], built["static"]["facts"], built["static"]["gd"]
     view = make_view(part, ["L0/fw/t2", "L1/fw/t2"], facts=facts)
     inner = {n["id"]: n for n in view.nodes if n.get("parent") in ("L0/fw/t2", "L1/fw/t2")}
-    lstm = {n["gate"] for n in inner.values() if n["kind"] == "gate" and n["parent"] == "L0/fw/t2"}
-    gru = {n["gate"] for n in inner.values() if n["kind"] == "gate" and n["parent"] == "L1/fw/t2"}
-    assert lstm == {"i", "j", "f", "o"} and gru == {"r", "u", "c"}
+    # The gates drawn are the registry's gates of the kind the analysis found, and each gate
+    # holds exactly the ops the analysis's CellCall.op_roles gives that gate (after the cache's
+    # JSON round trip of the partition).
+    calls = {(c.layer, c.step): c for c in built["static"]["a"].calls if c.form == "unrolled"}
+    for layer, kind in ((0, "lstm"), (1, "gru")):
+        call, block = calls[(layer, 2)], f"L{layer}/fw/t2"
+        assert call.kind == kind
+        gates = {
+            n["gate"]: n for n in inner.values() if n["kind"] == "gate" and n["parent"] == block
+        }
+        assert list(gates) == [g.key for g in CELL_KINDS[kind].gates]
+        for key, node in gates.items():
+            want = {n for n, r in call.op_roles.items() if r == f"gate:{key}"}
+            assert set(node["ops"]) == want, (kind, key)
     # TF's LSTM kernel holds the gates as column blocks i, j, f, o (Split outputs 0..3): each
     # LSTM gate node's Sigmoid/Tanh must read the Split output of its own gate.
     block_ops = {name for name, _ in part.block_ops("L0/fw/t2")[0]}
@@ -296,8 +334,14 @@ def test_loop_view_shows_condition_trip_count_variables_and_back_edge(built: dic
     assert len(shown) + hidden == len(loop["loop_vars"])
     assert any("[?×8]" in n["label"] for n in shown)  # the h/c states with their shapes
     assert [e for e in view.edges if e.get("cls") == "back"]
+    # One cell box per cell call of the analysis's loop body, input side first, named by the
+    # registry (the spec's layers: LSTM below GRU).
     cells = [n for n in inner if n["kind"] == "cellbox"]
-    assert [c["label"].split()[0] for c in cells] == ["LSTM", "GRU"]  # the spec's layers
+    calls = sorted((c.layer, c.kind) for c in built["dynamic"]["a"].calls if c.form == "loop")
+    assert [kind for _, kind in calls] == ["lstm", "gru"]
+    assert [c["label"] for c in cells] == [
+        f"{CELL_KINDS[kind].label} cell · layer {layer}" for layer, kind in calls
+    ]
     head = next(n for n in inner if n["kind"] == "loopop")
     assert loop["body_function"] in head["label"]
     # Static and dynamic panels draw the same cell the same way.

@@ -53,6 +53,7 @@ def job_build(spec_name: str, steps: int, out: Path) -> None:
     """Both graphs, partitions and cheap reports (no memory trace, no SavedModel)."""
     from rnnviz.builder import build
     from rnnviz.reporting import compare, report
+    from rnnviz.reporting.analysis import analyse
     from rnnviz.structure import partition
 
     spec = _load(spec_name, steps)
@@ -66,9 +67,10 @@ def job_build(spec_name: str, steps: int, out: Path) -> None:
         data = graph_def.SerializeToString()
         write_private(out / f"{unroll}.pb", data)
         tick(f"laying out the {unroll} graph ({len(graph_def.node):,} nodes)")
-        part = partition(graph_def, step_tensors=model.step_tensors)
+        analysis = analyse(model)  # once: the partition and the report both read it
+        part = partition(analysis)
         write_private(out / f"{unroll}.partition.json", json.dumps(part.to_dict()))
-        rep = report(model, memory=False, tfprof=False)
+        rep = report(analysis, memory=False, tfprof=False)
         write_private(out / f"{unroll}.report.json", json.dumps(rep.to_dict()))
         reports[unroll] = rep
         meta[unroll] = {
@@ -77,7 +79,7 @@ def job_build(spec_name: str, steps: int, out: Path) -> None:
             "bytes": len(data),
             "build_seconds": model.build_seconds,
         }
-        del model, graph_def, part
+        del model, graph_def, part, analysis
     tick("comparing")
     result = compare(reports["static"], reports["dynamic"])
     write_private(out / "compare.json", json.dumps(result.to_dict()))
@@ -134,17 +136,18 @@ def _saved_model_bytes(model: Any, folder: Path) -> int:
 def job_file(path: str, key: str, out: Path) -> None:
     """Report and structure of one uploaded file."""
     from rnnviz.reporting import report
-    from rnnviz.reporting.sources import load_graph_def
+    from rnnviz.reporting.analysis import analyse
     from rnnviz.structure import partition
 
     tick = _ProgressFile(out, 2)
     tick("reading the file")
-    graph_def, info = load_graph_def(path)
-    tick(f"reporting on {len(graph_def.node):,} nodes")
-    rep = report(path, memory=False, tfprof=False)
+    analysis = analyse(path)  # once: the report and the partition both read it
+    nodes = len(analysis.index.names)
+    tick(f"reporting on {nodes:,} nodes")
+    rep = report(analysis, memory=False, tfprof=False)
     write_private(out / "file.report.json", json.dumps(rep.to_dict()))
-    write_private(out / "file.partition.json", json.dumps(partition(graph_def).to_dict()))
-    meta = {"key": key, "kind": info.kind, "nodes": len(graph_def.node)}
+    write_private(out / "file.partition.json", json.dumps(partition(analysis).to_dict()))
+    meta = {"key": key, "kind": analysis.source_info.kind, "nodes": nodes}
     write_private(out / "meta.json", json.dumps(meta))
 
 

@@ -24,7 +24,7 @@ from rnnviz.errors import RnnvizError
 UNROLLS = ("static", "dynamic")
 PANELS = (*UNROLLS, "file")
 # Part of every cache key: bump it when what a job writes changes (report or partition format).
-CACHE_VERSION = 6
+CACHE_VERSION = 7
 # <spec name>-T<steps>-<10 hex> for builds, file-<16 hex> for uploads: nothing else is a key.
 KEY_PATTERN = re.compile(r"(?:[A-Za-z0-9_]{1,80}-T[0-9]{1,6}-[0-9a-f]{10}|file-[0-9a-f]{16})")
 

@@ -6,7 +6,8 @@ is cut once into *blocks* (`partition`): one per layer x direction x time step, 
 one per role of the remaining ops. A *view* (`make_view`) draws the blocks with their aggregated
 edges, some expanded into their cell / loop picture or their ops, never over `MAX_ELEMENTS`.
 Programs get the block graph as a networkx DiGraph: `rnnviz.structure.block_graph(source)` (any
-source the report reads: a path, a GraphDef, a BuiltModel) or `partition(graph_def).to_networkx()`.
+source the report reads: a path, a GraphDef, a BuiltModel, an `Analysis`) or
+`partition(analysis).to_networkx()`.
 
 The package: `partition` (cut into blocks), `layout` (grid, networkx layering, Graphviz `dot`,
 crossing count), `facts` (what is read from the analysis), `cellview` (inside an expanded block),
@@ -20,7 +21,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from rnnviz.structure.facts import Facts
+from rnnviz.structure.facts import CellFacts, Facts
 from rnnviz.structure.layout import crossings
 from rnnviz.structure.partition import Block, Partition, partition
 from rnnviz.structure.view import (
@@ -40,10 +41,7 @@ from rnnviz.structure.view import (
 def block_graph(source: Any) -> Any:
     """The collapsed block graph of `source` as a `networkx.DiGraph` (see `Partition.to_networkx`):
     nodes are blocks (kind, layer, direction, step, role, n_ops), edges carry `n` tensor edges."""
-    from rnnviz.reporting.sources import load_graph_def
-
-    graph_def, _ = load_graph_def(source)
-    return partition(graph_def, step_tensors=getattr(source, "step_tensors", None)).to_networkx()
+    return partition(source).to_networkx()
 
 
 __all__ = [
@@ -52,6 +50,7 @@ __all__ = [
     "MAX_ELEMENTS",
     "OPS",
     "Block",
+    "CellFacts",
     "Facts",
     "Partition",
     "View",

@@ -20,7 +20,7 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
-from rnnviz.structure.facts import CellKindView, Facts, cell_scope
+from rnnviz.structure.facts import CellFacts, CellKindView, Facts
 from rnnviz.structure.layout import OP_H, OP_W, dot_layout
 
 MAX_OPS = 120  # ops drawn in one expanded block before a "+k more" node
@@ -208,40 +208,22 @@ def cell_view(
     return nodes, edges, width, height
 
 
-def _cells(ops: Sequence[tuple[str, str]], facts: Facts) -> list[tuple[str, Any, dict[str, str]]]:
-    """The cell calls among a block's ops, in order: (scope, kind view, roles)."""
-    groups: dict[str, list[tuple[str, str]]] = {}
-    for name, op in ops:
-        scope = cell_scope(name)
-        if scope is not None:
-            groups.setdefault(scope, []).append((name, op))
-    out = []
-    for scope, members in groups.items():
-        kind, roles = facts.cell_roles(members)
-        view = facts.kinds.get(kind or "") if kind else None
-        if view is not None:
-            out.append((scope, view, roles))
-    return out
-
-
-def _layer_of(scope: str) -> int | None:
-    for part in scope.split("/"):
-        if part.startswith("cell_") and part[5:].isdigit():
-            return int(part[5:])
-    return None
-
-
-def step_view(cid: str, block: dict[str, Any], ops: Sequence[tuple[str, str]], facts: Facts):
-    """Level 1 of a step block: its cell; None when the cell is not recognised."""
-    cells = _cells(ops, facts)
+def step_view(cid: str, block: dict[str, Any], cells: Sequence[CellFacts], facts: Facts):
+    """Level 1 of a step block: its cell; None when the analysis found no cell call in it."""
     if len(cells) != 1:
         return None
-    _, kind, roles = cells[0]
-    weights = facts.weights.get((block.get("layer"), block.get("direction") or "fw"), [])
-    return cell_view(cid, "", kind, roles, weights, 0, 0, cid)
+    cell = cells[0]
+    weights = facts.weights.get((cell.layer, cell.direction), []) if cell.layer is not None else []
+    return cell_view(cid, "", cell.kind, cell.roles, weights, 0, 0, cid)
 
 
-def loop_view(cid: str, loop: dict[str, Any] | None, ops: Sequence[tuple[str, str]], facts: Facts):
+def loop_view(
+    cid: str,
+    loop: dict[str, Any] | None,
+    ops: Sequence[tuple[str, str]],
+    cells: Sequence[CellFacts],
+    facts: Facts,
+):
     """Level 1 of a loop block: the loop's parts around the body's cells."""
     loop = loop or {}
     nodes: Nodes = []
@@ -355,10 +337,8 @@ def loop_view(cid: str, loop: dict[str, Any] | None, ops: Sequence[tuple[str, st
     )
     y = OP_H * 2.2
     last_state = None
-    cells = _cells(ops, facts)
-    for k, (scope, kind, roles) in enumerate(cells):
-        layer = _layer_of(scope)
-        weights = facts.weights.get((layer, "fw"), []) if layer is not None else []
+    for k, (layer, direction, kind, roles) in enumerate(cells):
+        weights = facts.weights.get((layer, direction), []) if layer is not None else []
         box = f"{cid}::cell{k}"
         nodes.append(
             {
@@ -378,7 +358,7 @@ def loop_view(cid: str, loop: dict[str, Any] | None, ops: Sequence[tuple[str, st
             edges.append(_edge(cid, "read", f"c{k}in"))
         last_state = f"c{k}s{kind.states[-1]}"
         y += h + 40
-    in_cells = {n for _, _, roles in cells for n in roles}
+    in_cells = {n for cell in cells for n in cell.roles}
     rest = [op for n, op in ops if n not in in_cells]
     if rest or not cells:
         common = ", ".join(f"{o} ×{c}" for o, c in Counter(rest).most_common(3))
@@ -444,15 +424,15 @@ def ops_view(
     cid: str,
     ops: Sequence[tuple[str, str]],
     pairs: Sequence[tuple[int, int]],
-    facts: Facts,
+    cells: Sequence[CellFacts],
     limit: int,
 ):
     """Level 2: the ops, placed by `dot`, labelled by their role in the cell when it is known."""
     roles: dict[str, str] = {}
     kind_of: dict[str, Any] = {}
-    for _scope, kind, cell_roles in _cells(ops, facts):
-        roles.update(cell_roles)
-        kind_of.update(dict.fromkeys(cell_roles, kind))
+    for cell in cells:
+        roles.update(cell.roles)
+        kind_of.update(dict.fromkeys(cell.roles, cell.kind))
     shown = min(len(ops), limit)
     inner = [(a, b) for a, b in pairs if a < shown and b < shown]
     pos = dot_layout(shown, inner)

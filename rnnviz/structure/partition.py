@@ -5,8 +5,12 @@ into a block by the analysis's classification (roles, step tags, loops); a secon
 tensor edges between blocks. The result (`Partition`) is small (arrays, not per-node objects), is
 cached by the dashboard, and is what `to_networkx()` exports for programmatic users.
 
-What it is not: it classifies nothing itself (roles, step tags and loops come from the report's
-analysis) and it places nothing (see `layout`).
+It also carries, as plain data, what the view needs from the analysis: each step block's cell kind
+and its ops' roles (one template of roles by position per (layer, direction), since the calls of a
+cell repeat), each loop's `LoopInfo` facts and its body's cell calls, and the weights per cell.
+
+What it is not: it classifies nothing itself (roles, step tags, loops and cell calls are read from
+one `rnnviz.reporting.analysis.Analysis`) and it places nothing (see `layout`).
 """
 
 from __future__ import annotations
@@ -63,6 +67,14 @@ class Partition:
     inner: np.ndarray = field(repr=False)  # [2, E] node-index pairs of edges inside a block
     # v2 loop blocks: the body function's (name, op) list and its edges (local indexes).
     bodies: dict[str, tuple[list[tuple[str, str]], list[tuple[int, int]]]] = field(repr=False)
+    # From the analysis's cell calls: (kind, ((position in the block, role), ...)) templates; a
+    # step block id or a row key "L0/fw" -> template number (the block's own entry wins).
+    templates: tuple[tuple[str, tuple[tuple[int, str], ...]], ...] = field(default=(), repr=False)
+    step_cells: dict[str, int] = field(default_factory=dict, repr=False)
+    # Every loop's LoopInfo facts by loop name, with "cells": its body's cell calls
+    # ({layer, direction, kind, roles: {op name as the block lists it: role}}).
+    loop_facts: dict[str, dict[str, Any]] = field(default_factory=dict, repr=False)
+    weights: dict[str, list[dict[str, Any]]] = field(default_factory=dict, repr=False)  # "L0/fw"
 
     @property
     def unrolled(self) -> bool:
@@ -83,6 +95,10 @@ class Partition:
             "inner": np.asarray(self.inner).tolist(),
             "bodies": {k: [[list(p) for p in ops], [list(e) for e in edges]]
                        for k, (ops, edges) in self.bodies.items()},
+            "templates": [[kind, [list(p) for p in roles]] for kind, roles in self.templates],
+            "step_cells": dict(self.step_cells),
+            "loop_facts": self.loop_facts,
+            "weights": self.weights,
         }  # fmt: skip
 
     @classmethod
@@ -102,6 +118,11 @@ class Partition:
             inner=np.asarray(data["inner"], dtype=np.int32).reshape(2, -1),
             bodies={k: ([(str(n), str(o)) for n, o in ops], [(int(a), int(b)) for a, b in edges])
                     for k, (ops, edges) in data["bodies"].items()},
+            templates=tuple((str(kind), tuple((int(p), str(r)) for p, r in roles))
+                            for kind, roles in data.get("templates", ())),
+            step_cells={str(k): int(v) for k, v in data.get("step_cells", {}).items()},
+            loop_facts=dict(data.get("loop_facts", {})),
+            weights=dict(data.get("weights", {})),
         )  # fmt: skip
 
     def to_networkx(self) -> nx.DiGraph:
@@ -151,26 +172,6 @@ def _role_id(role: str) -> str:
     return f"role/{role}"
 
 
-def _classify(
-    graph_def: Any, step_tensors: Any
-) -> tuple[Any, list[str], dict[int, tuple[int, str, int]], dict[int, tuple[str, str]]]:
-    """The report's classification on one shared index: (index, roles, step tags, loops).
-
-    `op_roles`, `op_steps` and `find_loops` each index the GraphDef again; on the 230k-node graph
-    that is most of the time budget, so the same published building blocks are called here on a
-    single `GraphIndex` (results are identical)."""
-    from rnnviz.reporting.graph import GraphIndex, GraphSet
-    from rnnviz.reporting.loops import loops_of
-    from rnnviz.reporting.roles import roles_of
-    from rnnviz.reporting.timesteps import tag_steps
-
-    gi = GraphIndex.of_nodes(graph_def.node)
-    roles = roles_of(gi.names, gi.ops)
-    _, tags = tag_steps(gi, roles, tuple(step_tensors or ()))
-    loops = _loops_by_index(gi.index, loops_of(GraphSet(graph_def, gi)))
-    return gi, roles, tags, loops
-
-
 def _loops_by_index(index: Mapping[str, int], loops: Iterable[Any]) -> dict[int, tuple[str, str]]:
     """node index -> (loop block id, body function or "") from the report's `LoopInfo`s.
 
@@ -195,32 +196,62 @@ def _loops_by_index(index: Mapping[str, int], loops: Iterable[Any]) -> dict[int,
 
 
 def partition(
-    graph_def: Any,
+    source: Any,
     *,
     steps: Mapping[str, tuple[int, str, int]] | None = None,
     roles: Mapping[str, str] | None = None,
     loops: Mapping[str, tuple[str, str]] | None = None,
-    step_tensors: Any = None,
 ) -> Partition:
-    """Cut a GraphDef into blocks.
+    """Cut a graph into blocks by its analysis.
 
-    By default the report classifies the ops (roles, step tags from `step_tensors` or inferred,
-    loops). Tests and callers with their own classification pass `steps` (node -> (layer,
-    direction, step)), `roles` (node -> role) and `loops` (node -> (loop id, body function)).
+    `source`: an `Analysis` (what the dashboard's jobs pass: the same one the report reads), or
+    anything `analyse` reads (a path, GraphDef, BuiltModel), analysed once here. Tests with their
+    own classification pass a GraphDef with `steps` (node -> (layer, direction, step)), `roles`
+    (node -> role) and `loops` (node -> (loop id, body function)); no cell facts then.
     """
-    if steps is None and roles is None and loops is None:
-        gi, role_list, tags, loop_of = _classify(graph_def, step_tensors)
-        names, ops, raw_inputs, index = gi.names, gi.ops, gi.raw_inputs, gi.index
-    else:
-        nodes = graph_def.node
-        names = [n.name for n in nodes]
-        ops = [n.op for n in nodes]
-        raw_inputs = [n.input for n in nodes]
-        index = {n: i for i, n in enumerate(names)}
-        role_list = [(roles or {}).get(n, "other") for n in names]
-        tags = {index[n]: t for n, t in (steps or {}).items() if n in index}
-        loop_of = {index[n]: v for n, v in (loops or {}).items() if n in index}
+    if steps is not None or roles is not None or loops is not None:
+        functions = {f.signature.name: f for f in source.library.function}
 
+        def body_of(name: str) -> tuple | None:
+            f = functions.get(name)
+            nodes = f.node_def if f is not None else None
+            return None if nodes is None else ([n.name for n in nodes], [n.op for n in nodes],
+                                               [n.input for n in nodes])  # fmt: skip
+
+        return _cut(_explicit(source, steps, roles, loops), None, body_of)
+    from rnnviz.reporting.analysis import Analysis, analyse
+
+    a = source if isinstance(source, Analysis) else analyse(source)
+    gi = a.index
+    loop_of = _loops_by_index(gi.index, a.loops)
+
+    def function_of(name: str) -> tuple | None:
+        f = a.graphs.function(name)
+        return None if f is None else (f.names, f.ops, f.raw_inputs)
+
+    classified = (gi.names, gi.ops, gi.raw_inputs, gi.index, a.roles, a.tags, loop_of)
+    return _cut(classified, a, function_of)
+
+
+def _explicit(graph_def: Any, steps: Any, roles: Any, loops: Any) -> tuple:
+    nodes = graph_def.node
+    names = [n.name for n in nodes]
+    index = {n: i for i, n in enumerate(names)}
+    return (
+        names,
+        [n.op for n in nodes],
+        [n.input for n in nodes],
+        index,
+        [(roles or {}).get(n, "other") for n in names],
+        {index[n]: t for n, t in (steps or {}).items() if n in index},
+        {index[n]: v for n, v in (loops or {}).items() if n in index},
+    )
+
+
+def _cut(classified: tuple, a: Any, body_of: Any) -> Partition:
+    """The two passes over the node list (see the module docstring); `a`: the analysis or None,
+    `body_of(function name)`: a function's (names, ops, inputs) or None."""
+    names, ops, raw_inputs, index, role_list, tags, loop_of = classified
     # Fine key of every node. Forward ops outside the steps and loops are split by top name
     # scope (inputs, head, loss, metrics, ...): the report's roles are coarser than the picture.
     keys: list[str] = []
@@ -302,19 +333,18 @@ def partition(
     counts = np.bincount(node_block, minlength=n_blocks)
     first = np.full(n_blocks, len(names), dtype=np.int64)
     np.minimum.at(first, node_block, np.arange(len(names)))
-    functions = {f.signature.name: f for f in graph_def.library.function}
     bodies: dict[str, tuple[list[tuple[str, str]], list[tuple[int, int]]]] = {}
     blocks: dict[str, Block] = {}
     for bid, k in order.items():
         m = meta[bid]
         n_ops = int(counts[k])
-        if m["kind"] == "loop" and m.get("detail") in functions:
+        body = body_of(m["detail"]) if m["kind"] == "loop" and m.get("detail") else None
+        if body is not None:
             # A v2 loop: the graph holds one While op; what runs per step is its body function.
-            body = functions[m["detail"]]
-            body_names = [n.name for n in body.node_def]
+            body_names, body_ops, body_inputs = body
             bodies[bid] = (
-                [(n.name, n.op) for n in body.node_def],
-                _internal_edges(body_names, [n.input for n in body.node_def]),
+                list(zip(body_names, body_ops, strict=True)),
+                _internal_edges(body_names, body_inputs),
             )
             n_ops = len(body_names)
         blocks[bid] = Block(
@@ -330,6 +360,7 @@ def partition(
             role=m.get("role"),
             detail=m.get("detail", ""),
         )
+    templates, step_cells = _step_cells(a, index, node_block, blocks) if a is not None else ((), {})
     return Partition(
         blocks=blocks,
         edges=edges,
@@ -342,7 +373,103 @@ def partition(
         node_block=node_block,
         inner=np.array([inner_src, inner_dst], dtype=np.int32).reshape(2, -1),
         bodies=bodies,
+        templates=templates,
+        step_cells=step_cells,
+        loop_facts=_loop_facts(a, index, loop_of) if a is not None else {},
+        weights=_weights(a) if a is not None else {},
     )
+
+
+def _step_cells(
+    a: Any, index: Mapping[str, int], node_block: np.ndarray, blocks: Mapping[str, Block]
+) -> tuple[tuple[tuple[str, tuple[tuple[int, str], ...]], ...], dict[str, int]]:
+    """Each step block's cell kind and op roles, by position among the block's ops (graph order,
+    what `block_ops` lists). The calls of one cell repeat, so a row keeps one template and only
+    a block that differs names its own: at T=784 this is a few entries, not 784 role maps."""
+    nb = node_block.tolist()
+    position = np.zeros(len(nb), dtype=np.int64)
+    seen: dict[int, int] = defaultdict(int)
+    for i, b in enumerate(nb):
+        position[i] = seen[b]
+        seen[b] += 1
+    templates: dict[tuple, int] = {}
+    step_cells: dict[str, int] = {}
+    for call in a.calls:
+        if call.form != "unrolled" or call.step is None:
+            continue
+        bid = _step_id(call.layer, call.direction, call.step)
+        if bid not in blocks:
+            continue
+        number = blocks[bid].number
+        found = [(index.get(name), role) for name, role in call.op_roles.items()]
+        roles = tuple(
+            sorted((int(position[i]), r) for i, r in found if i is not None and nb[i] == number)
+        )
+        key = (call.kind, roles)
+        tid = templates.setdefault(key, len(templates))
+        row = f"L{call.layer}/{call.direction}"
+        if step_cells.setdefault(row, tid) != tid:
+            step_cells[bid] = tid
+    return tuple(templates), step_cells
+
+
+_LOOP_FIELDS = (
+    "name", "kind", "role", "body_ops", "loop_vars", "parallel_iterations", "swap_memory",
+    "trip_count", "trip_count_source", "body_function", "cond_function", "in_function",
+    "parent", "depth", "flops_per_step",
+)  # fmt: skip
+
+
+def _loop_facts(
+    a: Any, index: Mapping[str, int], loop_of: Mapping[int, tuple[str, str]]
+) -> dict[str, dict[str, Any]]:
+    """Every loop's `LoopInfo` facts (JSON-able; not its node list) and its body's cell calls,
+    their roles keyed by the op names the loop block lists (a v2 body: names in the function)."""
+    out: dict[str, dict[str, Any]] = {}
+    by_body: dict[str, str] = {}
+    for lp in a.loops:
+        d = lp.to_dict() if hasattr(lp, "to_dict") else dataclasses.asdict(lp)
+        out[lp.name] = {k: d.get(k) for k in _LOOP_FIELDS} | {"cells": []}
+        if lp.body_function:
+            by_body[lp.body_function] = lp.name
+    for call in a.calls:
+        if call.form != "loop" or not call.ops:
+            continue
+        name, roles = _loop_of_call(call, index, loop_of, by_body)
+        if name in out:
+            out[name]["cells"].append(
+                {"layer": call.layer, "direction": call.direction, "kind": call.kind,
+                 "roles": roles}
+            )  # fmt: skip
+    for facts in out.values():  # drawn from the input side up
+        facts["cells"].sort(key=lambda c: (c["layer"], c["direction"] != "fw"))
+    return out
+
+
+def _loop_of_call(
+    call: Any,
+    index: Mapping[str, int],
+    loop_of: Mapping[int, tuple[str, str]],
+    by_body: Mapping[str, str],
+) -> tuple[str | None, dict[str, str]]:
+    """(loop name, roles by block op name) of a loop-form cell call: a v1 frame's ops are
+    main-graph nodes; a v2 body's are "function/node"."""
+    i = index.get(call.ops[0])
+    if i is not None and i in loop_of:
+        return loop_of[i][0].removeprefix("loop/"), dict(call.op_roles)
+    function = call.ops[0].split("/", 1)[0]
+    cut = len(function) + 1
+    return by_body.get(function), {n[cut:]: r for n, r in call.op_roles.items()}
+
+
+def _weights(a: Any) -> dict[str, list[dict[str, Any]]]:
+    """The weights each (layer, direction) cell reads: "L0/fw" -> [{name, shape, role}]."""
+    out: dict[str, list[dict[str, Any]]] = {}
+    for w in a.weights:
+        if w.layer is not None:
+            row = f"L{w.layer}/{w.direction or 'fw'}"
+            out.setdefault(row, []).append({"name": w.name, "shape": list(w.shape), "role": w.role})
+    return out
 
 
 def _internal_edges(names: list[str], inputs: list[Iterable[str]]) -> list[tuple[int, int]]:

@@ -164,6 +164,7 @@ def _contents(
         off = len(ops)
         ops.extend(block_ops)
         pairs.extend((off + a, off + c) for a, c in block_pairs)
+    cells = facts.cells_in(part, fines)  # roles by op name: before ops are reordered
     if level == 1 and d["kind"] == "loop":
         block = part.blocks[fines[0]]
         loop = facts.loops.get(cid.removeprefix("loop/")) or {
@@ -171,13 +172,13 @@ def _contents(
             "kind": "v2_while" if block.detail else "v1_frame",
             "body_function": block.detail or None,
         }
-        return cellview.loop_view(cid, loop, ops, facts)
+        return cellview.loop_view(cid, loop, ops, cells, facts)
     if level == 1 and d["kind"] == "step" and len(fines) == 1:
-        semantic = cellview.step_view(cid, d, ops, facts)
+        semantic = cellview.step_view(cid, d, cells, facts)
         if semantic is not None:
             return semantic
     ops, pairs = _bring_forward(ops, pairs, focus, per_block)
-    return cellview.ops_view(cid, ops, pairs, facts, per_block)
+    return cellview.ops_view(cid, ops, pairs, cells, per_block)
 
 
 def _bring_forward(
@@ -243,7 +244,7 @@ def make_view(
 ) -> View:
     """The drawable view of a partition with some blocks expanded (ids, or id + OPS for ops).
     `focus`: an op name that must be drawn if its block shows its ops (a search hit)."""
-    facts = facts or Facts()
+    facts = facts or Facts.of(part)
     expanded = list(expanded)
     group, cmap, agg = _choose_group(part)
     fine_of: dict[str, list[str]] = defaultdict(list)
