@@ -451,3 +451,32 @@ def test_search_finds_an_op_and_the_block_that_holds_it(built: dict) -> None:
     assert any(n.get("name") == name for n in view.nodes)
     with pytest.raises(re.error):
         find_ops(part, "(")
+
+
+def test_a_foreign_keras_graph_gets_step_blocks_with_gate_roles() -> None:
+    """A graph rnnviz did not build (tf-keras LSTM, unroll=True, T=5): one step block per step,
+    each drawn as the registry's cell with the analysis's gate roles, which the dataflow confirms
+    (Keras splits the pre-activations into i, f, c, o: gate k reads Split output k)."""
+    from rnnviz.tfcompat import tf
+
+    graph = tf.Graph()
+    with graph.as_default():
+        x = v1.placeholder(tf.float32, (None, 5, 3))
+        tf.keras.layers.LSTM(4, unroll=True)(x)
+    gd = graph.as_graph_def()
+    part = partition(gd)
+    steps = sorted(b.step for b in part.blocks.values() if b.kind == "step")
+    assert steps == [0, 1, 2, 3, 4] and part.rows == ((0, "fw"),)
+    kind = CELL_KINDS["keras_lstm"]
+    activation = {"sigmoid": "Sigmoid", "tanh": "Tanh"}
+    ops = {n.name: n.op for n in gd.node}
+    for step in steps:
+        block = f"L0/fw/t{step}"
+        view = make_view(part, [block])
+        gates = [n for n in view.nodes if n.get("parent") == block and n["kind"] == "gate"]
+        assert [n["gate"] for n in gates] == [g.key for g in kind.gates]
+        for port, (gate, node) in enumerate(zip(kind.gates, gates, strict=True)):
+            assert len(node["ops"]) == 1, (step, gate.key)
+            op = node["ops"][0]
+            assert ops[op] == activation[gate.activation]
+            assert _split_port(gd, op) == port, (step, gate.key, op)
