@@ -3,8 +3,8 @@
 The 3-layer LSTM(128) training graph unrolled over 784 steps (`multi_static_lstm`, ~230k nodes,
 ~60 MB GraphDef). Building it takes ~45 s and ~6 GB, so the GraphDef (and the builder's per-step
 record) is cached under /tmp and built only once, in a subprocess. Then, in this process:
-parse the GraphDef, cut it into blocks (`rnnviz.structure.partition`, which runs the report's
-`op_steps`/`op_roles`/`find_loops`), draw the collapsed view, expand one block, turn it into
+parse the GraphDef, cut it into blocks (`rnnviz.structure.partition`, which reads the graph's one
+`rnnviz.reporting.analysis.analyse`), draw the collapsed view, expand one block, turn it into
 cytoscape elements. The issue's bar: partition + view <= 2 s, and never more than 1,500 elements.
 
 Layout (`--layout`): the collapsed view and two expanded blocks drawn by today's layout (the
@@ -63,7 +63,7 @@ def measure(steps: int) -> dict[str, object]:
     from rnnviz.structure import expand, make_view, partition
     from rnnviz.tfcompat import tf
 
-    pb, record = _paths(steps)
+    pb, _ = _paths(steps)
     if not pb.is_file():
         print(f"building the static T={steps} graph once (cached in {CACHE}) ...", flush=True)
         subprocess.run(
@@ -74,8 +74,7 @@ def measure(steps: int) -> dict[str, object]:
     graph_def = tf.compat.v1.GraphDef()
     graph_def.ParseFromString(data)
     t1 = time.perf_counter()
-    step_tensors = [SimpleNamespace(**d) for d in json.loads(record.read_text())]
-    part = partition(graph_def, step_tensors=step_tensors)
+    part = partition(graph_def)
     t2 = time.perf_counter()
     view = make_view(part)
     elements = cyto_elements(view)
@@ -185,8 +184,8 @@ def measure_layout(steps: int) -> list[dict[str, object]]:
     from rnnviz.structure import crossings, make_view, partition
     from rnnviz.structure.layout import dot_layout
 
-    graph_def, step_tensors = _load(steps)
-    part = partition(graph_def, step_tensors=step_tensors)
+    graph_def, _ = _load(steps)
+    part = partition(graph_def)
     old = _baseline_module()
     now = make_view(part)
     edges = [(e["source"], e["target"]) for e in now.edges]

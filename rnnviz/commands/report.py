@@ -108,7 +108,7 @@ def _report(
     from rnnviz.reporting.api import report
 
     source, trip = resolved or resolve(text, args.steps)
-    built = not isinstance(source, Path)
+    built = not isinstance(getattr(source, "source", source), Path)  # an Analysis: what it read
     if getattr(args, "memory", False) and not built:
         raise InputFileError(
             f"{text}: --memory runs a training step, only for models rnnviz builds"
@@ -132,16 +132,16 @@ def cmd_report(args: argparse.Namespace) -> int:
 def write_html(args: argparse.Namespace) -> int:
     """`--html OUT.html`: the report and the graph's structure view in one offline HTML file."""
     from rnnviz.html import render_html
-    from rnnviz.reporting.sources import load_graph_def
+    from rnnviz.reporting.analysis import analyse
     from rnnviz.structure import make_view, partition
 
     out = Path(args.html)
     if not out.parent.is_dir():
         raise InputFileError(f"{out}: the folder {out.parent} does not exist; create it first")
-    resolved = resolve(args.source, args.steps)
-    rep = _report(args.source, args, resolved)
-    graph_def, _ = load_graph_def(resolved[0])
-    part = partition(graph_def, step_tensors=getattr(resolved[0], "step_tensors", None))
+    source, trip = resolve(args.source, args.steps)
+    analysis = analyse(source, steps=trip)  # once: the report and the partition both read it
+    rep = _report(args.source, args, (analysis, None))
+    part = partition(analysis)
     view = make_view(part)  # the collapsed view, as the Structure page first shows it
     out.write_text(render_html(rep, view), encoding="utf-8")
     print(f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB; opens offline in any browser)")
