@@ -210,15 +210,10 @@ def partition(
     (node -> role) and `loops` (node -> (loop id, body function)); no cell facts then.
     """
     if steps is not None or roles is not None or loops is not None:
-        functions = {f.signature.name: f for f in source.library.function}
-
-        def body_of(name: str) -> tuple | None:
-            f = functions.get(name)
-            nodes = f.node_def if f is not None else None
-            return None if nodes is None else ([n.name for n in nodes], [n.op for n in nodes],
-                                               [n.input for n in nodes])  # fmt: skip
-
-        return _cut(_explicit(source, steps, roles, loops), None, body_of)
+        functions = {f.signature.name: f.node_def for f in source.library.function}
+        return _cut(
+            _explicit(source, steps, roles, loops), None, lambda name: _body(functions, name)
+        )
     from rnnviz.reporting.analysis import Analysis, analyse
 
     a = source if isinstance(source, Analysis) else analyse(source)
@@ -231,6 +226,14 @@ def partition(
 
     classified = (gi.names, gi.ops, gi.raw_inputs, gi.index, a.roles, a.tags, loop_of)
     return _cut(classified, a, function_of)
+
+
+def _body(functions: Mapping[str, Any], name: str) -> tuple | None:
+    """(names, ops, inputs) of library function `name` of a GraphDef, or None."""
+    nodes = functions.get(name)
+    if nodes is None:
+        return None
+    return [n.name for n in nodes], [n.op for n in nodes], [n.input for n in nodes]
 
 
 def _explicit(graph_def: Any, steps: Any, roles: Any, loops: Any) -> tuple:
@@ -428,7 +431,7 @@ def _loop_facts(
     out: dict[str, dict[str, Any]] = {}
     by_body: dict[str, str] = {}
     for lp in a.loops:
-        d = lp.to_dict() if hasattr(lp, "to_dict") else dataclasses.asdict(lp)
+        d = lp.to_dict()
         out[lp.name] = {k: d.get(k) for k in _LOOP_FIELDS} | {"cells": []}
         if lp.body_function:
             by_body[lp.body_function] = lp.name
