@@ -683,6 +683,12 @@ def _num_split(gi: GraphIndex, i: int) -> int:
 def _site_shape(graphs: GraphSet, site: tuple) -> tuple[int, ...]:
     fname, j = site
     gi = graphs.main if fname is None else graphs.function(fname)
+    if gi.ops[j] == "Placeholder":  # a shapeless captured variable: sized from its use
+        from rnnviz.reporting.weights import captured_shapes
+
+        inferred = captured_shapes(graphs).get(site)
+        if inferred is not None:
+            return inferred
     for key in ("shape", "value"):
         a = gi.attr(j, key)
         if a is None:
