@@ -385,7 +385,7 @@ def find_weights(graphs: GraphSet, roles: Sequence[str], info: Any) -> Weights:
             words.append("optimizer")
 
     reader_map: dict[str, list[tuple[Site, int]]] = defaultdict(list)
-    frozen = captured = False
+    frozen = captured = shapeless = False
     for (reader, port), sites in readers.items():
         for site, crossed, mul_reads in sites:
             fname, j = site
@@ -406,14 +406,15 @@ def find_weights(graphs: GraphSet, roles: Sequence[str], info: Any) -> Weights:
             elif entry is None and op == "Placeholder":
                 meta = _placeholder_meta(gi, j)
                 if meta is None:
-                    continue  # a captured variable without a shape: sized below from its use
+                    shapeless = True  # a captured variable without a shape: sized from its use
+                    continue
                 entry = (_site_name(walker, site), meta[0], meta[1], "captured input")
                 chosen[site] = entry
                 captured = True
             if entry is not None:
                 reader_map[entry[0]].append((reader, port))
     inferred, seeds = 0, {}
-    unknown = _shapeless(walker, readers)
+    unknown = _shapeless(walker, readers) if shapeless else {}
     if unknown:
         for site, shape in captured_shapes(graphs, roles, info.signatures).items():
             name = _site_name(walker, site)
