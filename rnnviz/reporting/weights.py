@@ -12,7 +12,9 @@ site, or k+1 for `If`/`Case`) to where the tensor is made:
 
 * a variable node (VariableV2 / VarHandleOp): origin "variable";
 * a float `Const`: origin "frozen constant" (what `convert_variables_to_constants` leaves);
-* a resource placeholder of a `tf.function` graph: origin "captured input".
+* a resource placeholder of a `tf.function` graph: origin "captured input". A graph_def traced
+  from a tf.function gives those no shape; theirs is inferred from how the dataflow reads them
+  (`captured_shapes`, `shapes.weight_shape_from_use`), only for such graphs.
 
 Element-wise Mul and Add read a weight in two cases only: a bias added to a MatMul or convolution
 (x @ W + b), and a reused vector (an LSTM peephole: read by several calls, or carried into a loop
