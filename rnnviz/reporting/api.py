@@ -130,6 +130,8 @@ def _notes(a: Analysis, recurrent: bool) -> list[str]:
         notes.append("no recurrent structure was found (no unrolled cell and no forward loop)")
     if any(lp.kind == "v2_while" and lp.role == "forward" for lp in a.loops) and not a.built:
         notes.append("swap_memory is not recorded in a v2 While op")
+    if a.weight_set.inferred:  # a tf.function graph_def gives its captured variables no shape
+        notes.append(f"shapes of {a.weight_set.inferred} captured weights inferred from their use")
     return notes
 
 
