@@ -8,7 +8,6 @@ small part of the graph. Nothing here imports TensorFlow.
 
 from __future__ import annotations
 
-import re
 import sys
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -332,54 +331,10 @@ class CorruptNode(Exception):
         self.node = node
 
 
-def scope_of(name: str) -> str:
-    """The name scope of a node name: everything before the last '/' ('' at top level)."""
-    return name.rpartition("/")[0]
-
-
-def top_scope(name: str) -> str:
-    return name.partition("/")[0]
-
-
-# ---- names and numbering: the rules every analysis shares --------------------------------------
-# Sub-scopes a TF1 cell creates under its own scope (GRU gates/candidate, LSTM projection).
-CELL_SUB_SCOPES = ("gates", "candidate", "projection")
-_NUMBERED = re.compile(r"^(.*?)(?:_(\d+))?$")
-
-
-def strip_sub_scope(scope: str) -> str:
-    """`rnn/gru_cell/gates` -> `rnn/gru_cell`: a cell's scope, without its sub-scope."""
-    head, _, last = scope.rpartition("/")
-    return head if last in CELL_SUB_SCOPES and head else scope
-
-
-def numbered(name: str) -> tuple[str, int]:
-    """TF numbers repeated names in creation order: `mul_3` -> ("mul", 3); `mul` -> ("mul", 0)."""
-    base, num = _NUMBERED.match(name).groups()  # type: ignore[union-attr]  (always matches)
-    return base, int(num) if num else 0
-
-
-def direction_of_scope(scope: str) -> str:
-    """ "bw" when a scope component says backward (`bw`, `backward`), else "fw"."""
-    return "bw" if any(p in ("bw", "backward") for p in scope.split("/")) else "fw"
-
-
+# ---- the rules every analysis shares ------------------------------------------------------------
 def time_step(direction: str, call: int, calls: int) -> int:
     """The time step that call `call` of `calls` computes: a backward cell runs T-1 down to 0."""
     return call if direction == "fw" else calls - 1 - call
-
-
-def number_layers(keys_in_order: Iterable[tuple[Any, str]]) -> dict[Any, tuple[int, str]]:
-    """(key, direction) pairs in dataflow order -> key: (layer, direction), layers counted per
-    direction from 0, so a bidirectional layer k has cells (k, "fw") and (k, "bw")."""
-    counters: dict[str, int] = {}
-    out: dict[Any, tuple[int, str]] = {}
-    for key, direction in keys_in_order:
-        if key in out:
-            continue
-        out[key] = (counters.get(direction, 0), direction)
-        counters[direction] = counters.get(direction, 0) + 1
-    return out
 
 
 class GraphSet:
@@ -449,7 +404,6 @@ _DTYPES.update({k + 100: v + "_ref" for k, v in list(_DTYPES.items())})
 DTYPE_BYTES = {"float32": 4, "float64": 8, "int32": 4, "int64": 8, "float16": 2, "bfloat16": 2,
                "uint8": 1, "int8": 1, "int16": 2, "bool": 1, "uint32": 4, "uint64": 8}  # fmt: skip
 __all__ = [
-    "CELL_SUB_SCOPES",
     "DTYPE_BYTES",
     "OUTPUT_ARGS",
     "READ_THROUGH",
@@ -457,17 +411,11 @@ __all__ = [
     "CorruptNode",
     "GraphIndex",
     "GraphSet",
-    "direction_of_scope",
     "dtype_name",
-    "number_layers",
-    "numbered",
     "output_port",
-    "scope_of",
     "shape_of_proto",
     "split_function_input",
     "split_input",
-    "strip_sub_scope",
     "tensor_node",
     "time_step",
-    "top_scope",
 ]
