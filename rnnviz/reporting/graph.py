@@ -149,13 +149,14 @@ class GraphIndex:
             add_name(n.name)
             add_op(intern(n.op))
             ins = n.input
-            k = len(ins)
-            if k:
+            if ins:
+                k = len(ins)
                 total += k
-                j = k - 1
-                while j >= 0 and ins[j].startswith("^"):  # control inputs come last
-                    j -= 1
-                control += k - 1 - j
+                if ins[-1][:1] == "^":  # control inputs come last: most nodes have none
+                    j = k - 1
+                    while j >= 0 and ins[j][:1] == "^":
+                        j -= 1
+                    control += k - 1 - j
         index = dict(zip(names, range(len(names)), strict=True))
         gi = cls(names, ops, _LazyInputs(slim_nodes), _FullNodes(slim_nodes), index)
         gi.edge_counts = (total - control, control)
@@ -216,8 +217,29 @@ class GraphIndex:
         """(producer index, output port) of node i's data inputs that are nodes of this graph."""
         got = self._parsed.get(i)
         if got is None:
-            got = self._parsed[i] = tuple((j, p) for j, p, _ in self.inputs(i) if j is not None)
+            if self.function is None:  # the hot path (weights, cells): parse without `inputs`
+                got = self._main_data_inputs(i)
+            else:
+                got = tuple((j, p) for j, p, _ in self.inputs(i) if j is not None)
+            self._parsed[i] = got
         return got
+
+    def _main_data_inputs(self, i: int) -> tuple[tuple[int, int], ...]:
+        """`data_inputs` of a main-graph node: `split_input`'s rule, inlined."""
+        get = self.index.get
+        out = []
+        for text in self.raw_inputs[i]:
+            if text[:1] == "^":
+                continue
+            if ":" in text:
+                head, _, tail = text.rpartition(":")
+                name, port = (head, int(tail)) if tail.isdigit() else (text, 0)
+            else:
+                name, port = text, 0
+            j = get(name)
+            if j is not None:
+                out.append((j, port))
+        return tuple(out)
 
     def control_inputs(self, i: int) -> list[int]:
         """Producers of node i's control inputs (`^name`)."""
@@ -297,28 +319,32 @@ class _LazyInputs:
 
 class _FullNodes:
     """`nodes[i]` of a slim-parsed graph: the full NodeDef, parsed from the node's own bytes
-    (the slim message kept its attributes as unknown fields, so they re-serialize unchanged)."""
+    (the slim message kept its attributes as unknown fields, so they re-serialize unchanged).
+
+    Only the last node asked for is kept: readers ask for a node's attributes one after the
+    other (dtype, then value), and each parsed NodeDef holds ~1.7 kB outside Python's heap, so
+    keeping every one (thousands of constants on an unrolled graph) would add megabytes."""
 
     def __init__(self, nodes: Any):
         self._nodes = nodes
-        self._full: dict[int, Any] = {}
+        self._last: tuple[int | None, Any] = (None, None)
 
     def __len__(self) -> int:
         return len(self._nodes)
 
     def __getitem__(self, i: int) -> Any:
-        got = self._full.get(i)
-        if got is None:
-            from google.protobuf.message import DecodeError
+        if self._last[0] == i:
+            return self._last[1]
+        from google.protobuf.message import DecodeError
 
-            from rnnviz.reporting.protos import node_def_pb2
+        from rnnviz.reporting.protos import node_def_pb2
 
-            node = self._nodes[i]
-            try:
-                got = node_def_pb2.NodeDef.FromString(node.SerializeToString())
-            except DecodeError:
-                raise CorruptNode(node.name) from None
-            self._full[i] = got
+        node = self._nodes[i]
+        try:
+            got = node_def_pb2.NodeDef.FromString(node.SerializeToString())
+        except DecodeError:
+            raise CorruptNode(node.name) from None
+        self._last = (i, got)
         return got
 
 
