@@ -17,12 +17,14 @@ $(STAMP): pyproject.toml Makefile
 	touch $(STAMP)
 
 # Debian packages the tests and benchmarks use: a browser for the UI tests, redis for the Celery path,
-# Fashion-MNIST for the 28x28 experiments. Installed only when missing (CI machines may be new).
+# Graphviz `dot` for the Structure page's layered layout, Fashion-MNIST for the 28x28 experiments.
+# Installed only when missing (CI machines may be new).
 system-deps:
 	@missing=""; \
 	test -x /usr/bin/chromium || missing="$$missing chromium"; \
 	test -x /usr/bin/chromedriver || missing="$$missing chromium-driver"; \
 	command -v redis-server >/dev/null || missing="$$missing redis-server"; \
+	command -v dot >/dev/null || missing="$$missing graphviz"; \
 	test -d /usr/share/datasets/fashion-mnist || missing="$$missing dataset-fashion-mnist"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing Debian packages:$$missing"; \

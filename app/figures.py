@@ -24,7 +24,10 @@ from rnnviz.structure import View
 # ------------------------------------------------------------------------------------------------
 # Structure (dash-cytoscape)
 
+# Layers by hue (colour-blind-safe Tableau 10); a backward (bw) row keeps its layer's hue, lighter,
+# with a dashed border and a "◀" in its label, so fw and bw read apart in colour and in shape.
 _LAYER_COLOURS = ("#4e79a7", "#59a14f", "#9c755f", "#b07aa1", "#76b7b2", "#edc948")
+_BW_COLOURS = ("#a0bbd8", "#a6d19c", "#cdb3a4", "#d8bcd2", "#b5d9d6", "#f5dfa0")
 _ROLE_COLOURS = {
     "gradients": "#e15759",
     "optimizer": "#f28e2b",
@@ -32,6 +35,19 @@ _ROLE_COLOURS = {
     "save_restore": "#bab0ac",
     "other": "#d4d4d4",
 }
+_INNER_COLOURS = {  # the parts of a cell and of a loop (level 1)
+    "gate-sigmoid": "#8cd1c4",
+    "gate-tanh": "#c5b0e8",
+    "state": "#ffd37a",
+    "matmul": "#c9d6e6",
+    "weights": "#e2c9a8",
+    "io": "#ffffff",
+    "cond": "#ffb870",
+    "var": "#fff3c4",
+    "loopop": "#ffd59e",
+    "innerloop": "#ffe7c2",
+}
+FAR_FONT_PX = 12  # on-screen size of labels when zoomed out (the JS keeps every label >= 11 px)
 
 STYLESHEET: list[dict[str, Any]] = [
     {
@@ -41,37 +57,64 @@ STYLESHEET: list[dict[str, Any]] = [
             "text-wrap": "wrap",
             "text-valign": "center",
             "text-halign": "center",
-            "font-size": 11,
+            "font-size": 12,
+            # Never draw a label smaller than 11 px on screen: explorer.js switches labels to
+            # their short form or hides them first, this is the renderer's own guard.
+            "min-zoomed-font-size": 11,
             "shape": "round-rectangle",
-            "width": 130,
-            "height": 60,
+            "width": 150,
+            "height": 76,
             "background-color": "#cfd8e3",
             "border-width": 1,
             "border-color": "#6b7b8c",
         },
     },
-    {"selector": ".role", "style": {"background-color": "#e8e8e8"}},
-    {"selector": ".loop", "style": {"background-color": "#ffd59e", "border-width": 2}},
+    {"selector": ".role", "style": {"background-color": "#e8e8e8", "width": 210}},
     {
-        "selector": ".expanded",
+        "selector": ".loop",
+        "style": {"background-color": "#ffd59e", "border-width": 2, "width": 210, "height": 90},
+    },
+    {"selector": ".bw", "style": {"border-style": "dashed", "border-width": 3, "color": "#222"}},
+    {
+        "selector": ":parent",
         "style": {
-            "background-opacity": 0.12,
+            "background-opacity": 0.10,
             "text-valign": "top",
+            "text-halign": "center",
             "font-weight": "bold",
             "border-style": "dashed",
+            "padding": 24,
+            # The title above the box takes clicks too: the sure place to click an open block.
+            "text-events": "yes",
         },
     },
     {
-        "selector": ".op",
+        "selector": ".body, .cellbox",
         "style": {
-            "width": 130,
-            "height": 30,
-            "font-size": 9,
-            "background-color": "#ffffff",
-            "shape": "rectangle",
+            "background-color": "#fffbe6",
+            "background-opacity": 0.5,
+            "border-style": "solid",
         },
     },
-    {"selector": ".more", "style": {"font-style": "italic", "background-color": "#f3f3f3"}},
+    {
+        "selector": ".op, .gate, .state, .matmul, .weights, .io, .cond, .var, .loopop, .innerloop, .more",
+        "style": {
+            "width": 150,
+            "height": 46,
+            "font-size": 11,
+            "color": "#222",
+            "shape": "round-rectangle",
+        },
+    },
+    {"selector": ".op", "style": {"background-color": "#ffffff", "shape": "rectangle"}},
+    {"selector": ".cond", "style": {"shape": "round-diamond", "width": 160, "height": 60}},
+    {"selector": ".weights", "style": {"shape": "barrel", "height": 60}},
+    {"selector": ".state", "style": {"width": 170, "font-weight": "bold"}},
+    {"selector": ".loopop", "style": {"width": 330, "height": 36, "text-max-width": 320}},
+    {
+        "selector": ".more",
+        "style": {"font-style": "italic", "background-color": "#f3f3f3", "width": 230},
+    },
     {
         "selector": "edge",
         "style": {
@@ -80,39 +123,136 @@ STYLESHEET: list[dict[str, Any]] = [
             "target-arrow-color": "#9aa5b1",
             "target-arrow-shape": "triangle",
             "curve-style": "bezier",
-            "arrow-scale": 0.7,
+            "arrow-scale": 0.8,
         },
     },
+    {"selector": "edge.weight", "style": {"line-style": "dotted"}},
+    {
+        "selector": "edge.back",
+        "style": {
+            "line-color": "#d62728",
+            "target-arrow-color": "#d62728",
+            "line-style": "dashed",
+            "width": 3,
+            "curve-style": "unbundled-bezier",
+            "control-point-distances": [-140],
+            "control-point-weights": [0.5],
+            "label": "data(label)",
+            "font-size": 12,
+            "min-zoomed-font-size": 11,
+            "color": "#d62728",
+            "text-background-color": "#fff",
+            "text-background-opacity": 0.8,
+        },
+    },
+    {
+        "selector": ".selected",
+        "style": {"border-width": 4, "border-color": "#111", "border-style": "solid"},
+    },
+    {"selector": "node.hl", "style": {"border-width": 3, "border-color": "#e15759"}},
+    {
+        "selector": "edge.hl",
+        "style": {"line-color": "#e15759", "target-arrow-color": "#e15759", "width": 3},
+    },
+    {
+        "selector": ".found",
+        "style": {"border-width": 4, "border-color": "#ff7f0e", "border-style": "double"},
+    },
 ]
-for _i, _c in enumerate(_LAYER_COLOURS):
+for _i, (_c, _b) in enumerate(zip(_LAYER_COLOURS, _BW_COLOURS, strict=True)):
     STYLESHEET.append(
         {"selector": f".layer{_i}", "style": {"background-color": _c, "color": "#fff"}}
     )
+    STYLESHEET.append(
+        {
+            "selector": f".layer{_i}.bw",
+            "style": {"background-color": _b, "border-color": _c, "color": "#222"},
+        }
+    )
 for _role, _c in _ROLE_COLOURS.items():
     STYLESHEET.append({"selector": f".role-{_role}", "style": {"background-color": _c}})
+for _cls, _c in _INNER_COLOURS.items():
+    STYLESHEET.append({"selector": f".{_cls}", "style": {"background-color": _c}})
+# An expanded block's title sits above its box, on the page background: dark text.
+STYLESHEET.append({"selector": ":parent", "style": {"color": "#222"}})
+# Selection and search marks win over the colour classes above.
+STYLESHEET += [s for s in STYLESHEET[:] if s["selector"] in (".selected", "node.hl", ".found")]
+
+
+def legend_items(layers: int = 3, bidirectional: bool = True) -> list[tuple[str, str, str]]:
+    """(colour, border style, words) for every colour the panels use."""
+    out = []
+    for i in range(min(layers, len(_LAYER_COLOURS))):
+        out.append((_LAYER_COLOURS[i], "solid", f"layer {i} forward (fw) step"))
+        if bidirectional:
+            out.append((_BW_COLOURS[i], "dashed", f"layer {i} backward (bw) step ◀"))
+    out += [
+        ("#ffd59e", "solid", "while loop"),
+        ("#e8e8e8", "solid", "other forward ops (inputs, head, loss)"),
+        (_ROLE_COLOURS["gradients"], "solid", "gradients"),
+        (_ROLE_COLOURS["optimizer"], "solid", "optimizer"),
+        (_ROLE_COLOURS["initialization"], "solid", "initialization, save/restore"),
+        (_INNER_COLOURS["gate-sigmoid"], "solid", "gate σ (sigmoid)"),
+        (_INNER_COLOURS["gate-tanh"], "solid", "candidate tanh"),
+        (_INNER_COLOURS["state"], "solid", "state update (c, h)"),
+        (_INNER_COLOURS["weights"], "solid", "weights read"),
+        (_INNER_COLOURS["cond"], "solid", "loop condition / trip count"),
+        (_INNER_COLOURS["var"], "solid", "loop variable (shape)"),
+        ("#d62728", "dashed", "back edge (next iteration)"),
+    ]
+    return out
+
+
+def _classes(node: Mapping[str, Any]) -> list[str]:
+    kind = node["kind"]
+    classes = [kind]
+    if node.get("layer") is not None and kind == "step":
+        classes.append(f"layer{node['layer'] % len(_LAYER_COLOURS)}")
+    if node.get("direction") == "bw":
+        classes.append("bw")
+    if kind == "role" and node.get("role"):
+        classes.append(f"role-{node['role']}")
+    if kind == "gate":
+        classes.append("gate-tanh" if "tanh" in node.get("label", "") else "gate-sigmoid")
+    if node.get("expanded"):
+        classes.append("expanded")
+    return classes
+
+
+def _tip(node: Mapping[str, Any]) -> str:
+    if node.get("tip"):
+        return str(node["tip"])
+    if node["kind"] in ("step", "role", "loop"):
+        where = ""
+        if node.get("layer") is not None:
+            where = f"layer {node['layer']}, {node['direction']}, step {node.get('step')}\n"
+        action = {0: "click: open", 1: "click the frame: show its ops", 2: "click the frame: close"}
+        return f"{node['label']}\n{where}{action[node.get('level', 0)]}"
+    return f"{node.get('op', '')} {node.get('name', '')}".strip()
 
 
 def cyto_elements(view: View) -> list[dict[str, Any]]:
-    """Cytoscape elements of a structure view, positions from the server (`preset` layout)."""
+    """Cytoscape elements of a structure view, positions from the server (`preset` layout).
+
+    Each node carries `label` (near), `short` (far-out label) and `tip` (hover text); explorer.js
+    picks the label by zoom so that every label drawn is at least 11 px on screen."""
     out: list[dict[str, Any]] = []
     for node in view.nodes:
-        kind = node["kind"]
-        classes = [kind]
-        if kind == "step" and node.get("layer") is not None:
-            classes.append(f"layer{node['layer'] % len(_LAYER_COLOURS)}")
-        if kind == "role" and node.get("role"):
-            classes.append(f"role-{node['role']}")
-        if node.get("expanded"):
-            classes.append("expanded")
         data = {k: v for k, v in node.items() if k not in ("x", "y") and v is not None}
-        element: dict[str, Any] = {"data": data, "classes": " ".join(classes)}
-        if not node.get("expanded"):  # a compound parent takes its place from its children
+        if data.get("direction") == "bw" and data["kind"] == "step":
+            data["short"] = "◀ " + str(data.get("short", ""))
+        data["tip"] = _tip(node)
+        element: dict[str, Any] = {"data": data, "classes": " ".join(_classes(node))}
+        if "x" in node and not node.get("expanded"):  # a compound takes its place from children
             element["position"] = {"x": node["x"], "y": node["y"]}
         out.append(element)
     for edge in view.edges:
-        data = dict(edge)
+        data = {k: v for k, v in edge.items() if k != "cls"}
         data["w"] = round(1 + math.log10(max(edge["n"], 1)), 2)
-        out.append({"data": data})
+        element = {"data": data}
+        if edge.get("cls"):
+            element["classes"] = edge["cls"]
+        out.append(element)
     return out
 
 
@@ -128,7 +268,7 @@ def view_summary(view: View) -> str:
     if part.loops:
         text += f"; {len(part.loops)} while loop(s)"
     if view.hidden_edges:
-        text += f"; {view.hidden_edges} op edges hidden (element cap)"
+        text += f"; {view.hidden_edges} edges inside blocks hidden (element cap)"
     return text
 
 

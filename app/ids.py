@@ -27,6 +27,8 @@ STATS = {"static": "stats-static", "dynamic": "stats-dynamic"}
 EXPANDED = {"static": "expanded-static", "dynamic": "expanded-dynamic"}  # dcc.Store: [block ids]
 VIEW_INFO = {"static": "view-info-static", "dynamic": "view-info-dynamic"}
 GROWTH = "growth-note"
+STATE_URL = "structure-url"  # dcc.Location (refresh=False) the Structure page writes its state to
+URL_STATE = "structure-url-state"  # dcc.Store: the view state read from the URL at page load
 
 # Report page
 REPORT_TITLE = "report-title"

@@ -187,6 +187,16 @@ def _click_block(driver: Any, graph_id: str, block_id: str) -> None:
     ).click().perform()
 
 
+def _click_frame(driver: Any, graph_id: str, block_id: str) -> None:
+    """A tap on an open block itself (its frame), sent through cytoscape: where the frame or its
+    title sits on screen depends on the zoom, and a real click there may land on a child."""
+    driver.execute_script(
+        "document.getElementById(arguments[0])._cyreg.cy.getElementById(arguments[1]).emit('tap');",
+        graph_id,
+        block_id,
+    )
+
+
 def _choose_spec(driver: Any, name: str) -> None:
     """Open Dash 4's dropdown and click the option (its popover lives outside the button)."""
     # Disabled while a build runs (the background callback's `running` state).
@@ -246,12 +256,166 @@ def test_structure_page_switch_spec_and_expand(server: dict, browser: Any) -> No
     stats = _text(d, ids.STATS["static"])
     assert "parameters" in stats and "fetchable per-step states" in stats
 
+    # One click: the cell (its gates by name); on its frame: the ops; again: closed.
     _click_block(d, static, "L1/fw/t2")
-    _until("the expanded block", lambda: _cy_count(d, static, "node.op") > 5)
+    _until("the cell view", lambda: _cy_count(d, static, "node.gate") == 4)
+    _click_frame(d, static, "L1/fw/t2")
+    _until("the ops", lambda: _cy_count(d, static, "node.op") > 5)
     _screenshot(d, "structure_expanded.png")
-    _click_block(d, static, "L1/fw/t2")
-    _until("the collapsed block", lambda: _cy_count(d, static, "node.op") == 0)
+    _click_frame(d, static, "L1/fw/t2")
+    _until("the collapsed block", lambda: _cy_count(d, static, "node.op, node.gate") == 0)
     _screenshot(d, "structure.png")
+
+
+# ---- the graph explorer (Structure page panels) ------------------------------------------------
+
+_LABELS_JS = """
+const cy = document.getElementById(arguments[0])._cyreg.cy;
+const z = cy.zoom(); const out = [];
+cy.nodes().forEach((n) => {
+  const text = String(n.style('label') || '').trim();
+  if (!text || Number(n.style('text-opacity')) === 0) return;
+  out.push({id: n.id(), kind: n.data('kind'), px: parseFloat(n.style('font-size')) * z});
+});
+return out;
+"""
+
+
+def _labels(driver: Any, graph_id: str) -> list[dict[str, Any]]:
+    """Every label cytoscape draws, with its size on screen (font size x zoom)."""
+    return driver.execute_script(_LABELS_JS, graph_id)
+
+
+def _in_view(driver: Any, graph_id: str, element_id: str) -> bool:
+    """Whether the element's centre is inside the panel (so a click reaches it)."""
+    return driver.execute_script(
+        "const cy = document.getElementById(arguments[0])._cyreg.cy;"
+        "const p = cy.getElementById(arguments[1]).renderedPosition();"
+        "return p.x > 0 && p.y > 0 && p.x < cy.width() && p.y < cy.height();",
+        graph_id,
+        element_id,
+    )
+
+
+def _open_default(driver: Any, url: str) -> None:
+    driver.get(url)
+    _until("the first build", lambda: _cy_count(driver, ids.GRAPH["static"], "node.step") == 8)
+    _until("the loop panel", lambda: _cy_count(driver, ids.GRAPH["dynamic"], "node.loop"))
+    # The URL is written once the panels have their state: clicks before that may be reset.
+    _until("the state in the URL", lambda: "steps=8" in driver.current_url, timeout=30)
+
+
+def test_first_view_labels_are_at_least_11px(server: dict, browser: Any) -> None:
+    d = browser
+    _open_default(d, server["url"] + "/")
+    for which in ("static", "dynamic"):
+        gid = ids.GRAPH[which]
+        labels = _until(f"{which} labels", lambda g=gid: _labels(d, g))
+        assert min(lab["px"] for lab in labels) >= 11, labels
+        # Not by hiding them: every block of the first view carries a label.
+        blocks = _cy_count(d, gid, "node.step, node.role, node.loop")
+        assert sum(lab["kind"] in ("step", "role", "loop") for lab in labels) == blocks
+    # Zoom buttons: the zoom changes, labels stay >= 11 px.
+    gid = ids.GRAPH["static"]
+    zoom = lambda: d.execute_script(  # noqa: E731
+        "return document.getElementById(arguments[0])._cyreg.cy.zoom()", gid
+    )
+    z0 = zoom()
+    d.find_element("id", f"{gid}-zout").click()
+    _until("zoomed out", lambda: zoom() < z0)
+    assert min(lab["px"] for lab in _labels(d, gid)) >= 11
+    d.find_element("id", f"{gid}-fit").click()
+    _until("fitted again", lambda: abs(zoom() - z0) < 1e-6)
+    _screenshot(d, "explorer_first_view.png")
+
+
+def test_expand_two_blocks_in_a_row(server: dict, browser: Any) -> None:
+    d = browser
+    gid = ids.GRAPH["static"]
+    _open_default(d, server["url"] + "/")
+    _click_block(d, gid, "L0/fw/t2")
+    _until("the first cell view", lambda: _cy_count(d, gid, 'node[parent = "L0/fw/t2"]') > 5)
+    # The other blocks stay in view and clickable: a real click on another one opens it.
+    assert _in_view(d, gid, "L0/fw/t6")
+    _click_block(d, gid, "L0/fw/t6")
+    _until("the second cell view", lambda: _cy_count(d, gid, 'node[parent = "L0/fw/t6"]') > 5)
+    assert _cy_count(d, gid, 'node[parent = "L0/fw/t2"]') > 5  # the first stays open
+    for block in ("L0/fw/t2", "L0/fw/t6", "L0/fw/t0", "L0/fw/t7"):
+        assert _in_view(d, gid, block), block
+    assert min(lab["px"] for lab in _labels(d, gid)) >= 11
+    # A click on a gate shows it (details) and keeps the block open.
+    _click_block(d, gid, "L0/fw/t6::gi")
+    _until("the details", lambda: "input gate" in _text(d, f"{gid}-details"))
+    assert _cy_count(d, gid, 'node[parent = "L0/fw/t6"]') > 5
+    _screenshot(d, "explorer_two_blocks.png")
+
+
+def test_loop_view_shows_loop_variables_and_trip_count(server: dict, browser: Any) -> None:
+    d = browser
+    gid = ids.GRAPH["dynamic"]
+    _open_default(d, server["url"] + "/")
+    loop = d.execute_script(
+        "return document.getElementById(arguments[0])._cyreg.cy.nodes('.loop')"
+        ".filter(n => n.data('role') === 'forward')[0].id()",
+        gid,
+    )
+    _click_block(d, gid, loop)
+    _until("the loop view", lambda: _cy_count(d, gid, "node.cond") == 1)
+    cond = d.execute_script(
+        "return document.getElementById(arguments[0])._cyreg.cy.nodes('.cond')[0].data()", gid
+    )
+    assert cond["trip"] == 8 and "trip count 8" in cond["label"]
+    variables = d.execute_script(
+        "return document.getElementById(arguments[0])._cyreg.cy.nodes('.var')"
+        ".map(n => n.data('label'))",
+        gid,
+    )
+    assert variables and any("float32[?×" in v for v in variables), variables
+    assert _cy_count(d, gid, "edge.back") == 1
+    assert _cy_count(d, gid, "node.gate") == 4  # the body's LSTM cell, as in the static panel
+    _screenshot(d, "explorer_loop.png")
+
+
+def test_search_opens_the_block_and_selects_the_op(server: dict, browser: Any) -> None:
+    from selenium.webdriver.common.keys import Keys
+
+    d = browser
+    gid = ids.GRAPH["static"]
+    _open_default(d, server["url"] + "/")
+    box = d.find_element("id", f"{gid}-search")
+    box.send_keys(r"lstm_cell/MatMul_5$" + Keys.ENTER)
+    _until("the search result", lambda: "MatMul" in _text(d, f"{gid}-found"))
+    assert "L0/fw/t5" in _text(d, f"{gid}-found")
+    selected = _until(
+        "the selected op",
+        lambda: d.execute_script(
+            "const n = document.getElementById(arguments[0])._cyreg.cy.nodes('.selected');"
+            "return n.length ? n[0].data('name') : null;",
+            gid,
+        ),
+    )
+    assert selected.endswith("lstm_cell/MatMul_5")
+    _until("the details", lambda: "MatMul" in _text(d, f"{gid}-details"))
+    assert "output shape" in _text(d, f"{gid}-details")
+
+
+def test_url_round_trip(server: dict, browser: Any) -> None:
+    d = browser
+    gid = ids.GRAPH["static"]
+    _open_default(d, server["url"] + "/")
+    _click_block(d, gid, "L0/fw/t3")
+    _until("the cell view", lambda: _cy_count(d, gid, 'node[parent = "L0/fw/t3"]') > 5)
+    _click_block(d, gid, "L0/fw/t3::gf")
+    url = _until("the URL", lambda: "select=s:L0/fw/t3::gf" in d.current_url and d.current_url)
+    assert "expand=s:L0/fw/t3" in url and "spec=single_static_lstm" in url
+    d.get("about:blank")
+    d.get(url)  # a reload / shared link: the same block open, the same element selected
+    _until("the restored view", lambda: _cy_count(d, gid, 'node[parent = "L0/fw/t3"]') > 5)
+    _until(
+        "the restored selection",
+        lambda: _cy_count(d, gid, 'node.selected[id = "L0/fw/t3::gf"]') == 1,
+    )
+    assert "forget gate" in _until("details", lambda: _text(d, f"{gid}-details"))
 
 
 def _heat_state(driver: Any) -> tuple[str, float]:

@@ -56,8 +56,12 @@ def test_show_page_shows_exactly_one() -> None:
 
 
 def test_expanded_after() -> None:
-    assert panels.expanded_after(False, {"id": "L0/fw/t1"}, []) == ["L0/fw/t1"]
-    assert panels.expanded_after(False, {"id": "L0/fw/t1::3"}, ["L0/fw/t1"]) == []
+    assert panels.expanded_after(False, {"id": "L0/fw/t1", "kind": "step"}, []) == ["L0/fw/t1"]
+    # A click inside an open block selects; it does not close the block.
+    assert panels.expanded_after(False, {"id": "L0/fw/t1::3"}, ["L0/fw/t1"]) == ["L0/fw/t1"]
+    assert panels.expanded_after(False, {"id": "L0/fw/t1", "kind": "step"}, ["L0/fw/t1"]) == [
+        "L0/fw/t1@ops"
+    ]
     assert panels.expanded_after(True, {"id": "x"}, ["a", "b"]) == []
     assert panels.expanded_after(False, None, ["a"]) == ["a"]
 

@@ -70,7 +70,12 @@ def test_panels_show_steps_and_loop(built: dict) -> None:
 
 
 def test_expand_a_block_in_the_panel(built: dict) -> None:
-    elements, *_ = structure.panel(built[4][0], ["L1/fw/t2"], "static")
+    cell, *_ = structure.panel(built[4][0], ["L1/fw/t2"], "static")
+    gates = [
+        e for e in cell if e["data"].get("parent") == "L1/fw/t2" and e["data"]["kind"] == "gate"
+    ]
+    assert len(gates) >= 3  # the cell view first: its gates by name
+    elements, *_ = structure.panel(built[4][0], ["L1/fw/t2@ops"], "static")
     ops = [e for e in elements if e["data"].get("parent") == "L1/fw/t2"]
     assert len(ops) > 5 and all(e["classes"] == "op" for e in ops)
     loop = next(e for e in structure.panel(built[4][0], [], "dynamic")[0] if "loop" in e["classes"])

@@ -10,6 +10,7 @@ from rnnviz.spec import LayerSpec, ModelSpec
 from rnnviz.structure import (
     EXPAND_MAX_OPS,
     MAX_ELEMENTS,
+    OPS,
     collapse,
     expand,
     make_view,
@@ -89,12 +90,18 @@ def test_loop_graph_blocks_do_not_change_with_t(cf: str) -> None:
     if cf == "v2":  # the body function's ops, not the one While op of the main graph
         assert loop.detail.startswith("rnn_while_body")
     assert loop.n_ops > 20
-    opened = expand(view, "loop/rnn/while")
-    children = [n for n in opened.nodes if n.get("parent") == "loop/rnn/while"]
+    # First click: the loop as a loop; second: its ops; third: closed again.
+    as_loop = expand(view, "loop/rnn/while")
+    kinds = {n["kind"] for n in as_loop.nodes if n.get("block") == "loop/rnn/while"}
+    assert {"loopop", "cond", "body"} <= kinds
+    as_ops = expand(as_loop, "loop/rnn/while")
+    children = [n for n in as_ops.nodes if n.get("parent") == "loop/rnn/while"]
     assert len(children) == min(loop.n_ops, EXPAND_MAX_OPS) + (loop.n_ops > EXPAND_MAX_OPS)
     assert any(n.get("op") == "MatMul" for n in children)
-    _check_view(opened)
-    assert collapse(opened, "loop/rnn/while").n_elements == view.n_elements
+    _check_view(as_ops)
+    closed = expand(as_ops, "loop/rnn/while")
+    assert closed.n_elements == view.n_elements
+    assert collapse(as_loop, "loop/rnn/while").n_elements == view.n_elements
 
 
 @pytest.mark.slow
@@ -102,8 +109,11 @@ def test_expand_and_collapse_a_step_block() -> None:
     part = _part(_spec("static", 4))
     view = make_view(part)
     block = "L1/fw/t2"
-    opened = expand(view, block)
-    assert opened.expanded == {block}
+    as_cell = expand(view, block)  # a recognised cell opens on its cell view
+    assert as_cell.expanded == {block}
+    assert {n["kind"] for n in as_cell.nodes if n.get("parent") == block} >= {"gate", "state"}
+    opened = expand(as_cell, block)
+    assert opened.expanded == {block + OPS}
     ops = [n for n in opened.nodes if n.get("parent") == block]
     assert len(ops) == part.blocks[block].n_ops
     assert {n["op"] for n in ops} >= {"MatMul", "Sigmoid"}
@@ -111,9 +121,12 @@ def test_expand_and_collapse_a_step_block() -> None:
     _check_view(opened)
     again = collapse(opened, block)
     assert again.nodes == view.nodes and again.edges == view.edges
-    # A click on one of its ops collapses it too.
-    assert toggle([block], ops[0]["id"]) == []
-    assert toggle([], block) == [block]
+    # A click on one of its ops selects it only: the block stays open.
+    assert toggle([block + OPS], ops[0]["id"]) == [block + OPS]
+    assert toggle([], block, "step") == [block]
+    assert toggle([block], block, "step") == [block + OPS]
+    assert toggle([block + OPS], block, "step") == []
+    assert toggle([], "role/gradients", "role") == ["role/gradients" + OPS]  # no cell view
     assert make_view(part) == make_view(part)  # deterministic
 
 
@@ -197,3 +210,200 @@ def test_shared_index_matches_the_reports_public_functions(
         b: x.n_ops for b, x in slow.blocks.items()
     }
     assert fast.edges == slow.edges
+
+
+# ---- cell and loop views, layout, networkx export ---------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def built() -> dict:
+    """A static (LSTM, GRU; T=4) and a dynamic (v2 loop, T=4) model with their partitions and the
+    report's facts (built once: each build takes seconds)."""
+    import json
+
+    from rnnviz.reporting import report
+    from rnnviz.structure import Facts
+
+    out = {}
+    for unroll in ("static", "dynamic"):
+        model = build(_spec(unroll, 4))
+        gd = model.graph_def()
+        rep = json.loads(json.dumps(report(model, memory=False, tfprof=False).to_dict()))
+        part = partition(gd, step_tensors=model.step_tensors)
+        out[unroll] = {"gd": gd, "report": rep, "part": part, "facts": Facts.from_report(rep)}
+    return out
+
+
+def _producer(raw: str) -> tuple[str, int]:
+    name, _, port = raw.partition(":")
+    return name, int(port or 0)
+
+
+def _split_port(gd, name: str, seen: int = 0) -> int | None:
+    """Walk back from an op to the Split output it reads (the gate's column block in TF's
+    kernel): the dataflow says which gate an op computes, whatever the op is called."""
+    nodes = {n.name: n for n in gd.node}
+    todo = [(name, 0)]
+    while todo:
+        cur, depth = todo.pop()
+        for raw in nodes[cur].input:
+            src, port = _producer(raw)
+            if src in nodes and nodes[src].op == "Split":
+                return port
+            if src in nodes and depth < 2 and nodes[src].op in ("AddV2", "Add"):
+                todo.append((src, depth + 1))
+    return None
+
+
+def test_cell_view_names_the_gates_by_what_they_compute(built: dict) -> None:
+    part, facts, gd = built["static"]["part"], built["static"]["facts"], built["static"]["gd"]
+    view = make_view(part, ["L0/fw/t2", "L1/fw/t2"], facts=facts)
+    inner = {n["id"]: n for n in view.nodes if n.get("parent") in ("L0/fw/t2", "L1/fw/t2")}
+    lstm = {n["gate"] for n in inner.values() if n["kind"] == "gate" and n["parent"] == "L0/fw/t2"}
+    gru = {n["gate"] for n in inner.values() if n["kind"] == "gate" and n["parent"] == "L1/fw/t2"}
+    assert lstm == {"i", "j", "f", "o"} and gru == {"r", "u", "c"}
+    # TF's LSTM kernel holds the gates as column blocks i, j, f, o (Split outputs 0..3): each
+    # LSTM gate node's Sigmoid/Tanh must read the Split output of its own gate.
+    block_ops = {name for name, _ in part.block_ops("L0/fw/t2")[0]}
+    for gate, port in (("i", 0), ("j", 1), ("f", 2), ("o", 3)):
+        node = inner[f"L0/fw/t2::g{gate}"]
+        assert node["ops"] and set(node["ops"]) <= block_ops
+        acts = [n for n in node["ops"] if n.rsplit("/", 1)[-1].startswith(("Sigmoid", "Tanh"))]
+        assert len(acts) == 1 and _split_port(gd, acts[0]) == port, (gate, node["ops"])
+    # The weights it reads: the layer's own variables, from the graph's variables.
+    variables = {n.name for n in gd.node if n.op in ("VariableV2", "VarHandleOp")}
+    assert set(inner["L0/fw/t2::w"]["weights"]) <= variables
+    assert any("cell_0" in w and w.endswith("kernel") for w in inner["L0/fw/t2::w"]["weights"])
+    # Level 2: every op labelled by its role; the activations by their gate.
+    ops = make_view(part, ["L0/fw/t2" + OPS], facts=facts).nodes
+    by_name = {n["name"]: n for n in ops if n.get("kind") == "op"}
+    sig = next(n for n in by_name if _split_port(gd, n) == 0 and by_name[n]["op"] == "Sigmoid")
+    assert by_name[sig]["label"].startswith("i input gate")
+
+
+def test_loop_view_shows_condition_trip_count_variables_and_back_edge(built: dict) -> None:
+    part, facts, rep = (built["dynamic"][k] for k in ("part", "facts", "report"))
+    loop = next(lp for lp in rep["loops"] if lp["name"] == "rnn/while")
+    view = make_view(part, ["loop/rnn/while"], facts=facts)
+    _check_view(view)
+    inner = [n for n in view.nodes if n.get("block") == "loop/rnn/while"]
+    cond = next(n for n in inner if n["kind"] == "cond")
+    assert cond["trip"] == loop["trip_count"] == 4
+    assert "trip count 4" in cond["label"]
+    shown = [n for n in inner if n["kind"] == "var"]
+    more = [n for n in inner if n["id"].endswith("::vmore")]
+    hidden = int(more[0]["label"].split()[0][1:]) if more else 0
+    assert len(shown) + hidden == len(loop["loop_vars"])
+    assert any("[?×8]" in n["label"] for n in shown)  # the h/c states with their shapes
+    assert [e for e in view.edges if e.get("cls") == "back"]
+    cells = [n for n in inner if n["kind"] == "cellbox"]
+    assert [c["label"].split()[0] for c in cells] == ["LSTM", "GRU"]  # the spec's layers
+    head = next(n for n in inner if n["kind"] == "loopop")
+    assert loop["body_function"] in head["label"]
+    # Static and dynamic panels draw the same cell the same way.
+    static = make_view(built["static"]["part"], ["L0/fw/t1"], facts=built["static"]["facts"])
+    gates_static = [n["label"] for n in static.nodes if n.get("parent") == "L0/fw/t1"]
+    gates_loop = [n["label"] for n in inner if n.get("parent") == cells[0]["id"]]
+    assert sorted(gates_static) == sorted(gates_loop)
+
+
+def _boxes(view) -> dict[str, tuple[float, float, float, float]]:
+    """Approximate drawn boxes: blocks 210 x 90 at most; an expanded block spans its contents."""
+    out = {}
+    for n in view.nodes:
+        if n["kind"] in ("step", "role", "loop") and not n["expanded"]:
+            out[n["id"]] = (n["x"] - 105, n["y"] - 45, n["x"] + 105, n["y"] + 45)
+    for block in view.expanded:
+        block = block.removesuffix(OPS)
+        xs = [n["x"] for n in view.nodes if n.get("block") == block and "x" in n]
+        ys = [n["y"] for n in view.nodes if n.get("block") == block and "x" in n]
+        out[block] = (min(xs) - 75, min(ys) - 23, max(xs) + 75, max(ys) + 23)
+    return out
+
+
+def test_expanding_two_blocks_makes_room_instead_of_covering(built: dict) -> None:
+    part, facts = built["static"]["part"], built["static"]["facts"]
+    before = make_view(part, facts=facts)
+    view = make_view(part, ["L1/fw/t1", "L0/fw/t3" + OPS], facts=facts)
+    assert {n["id"] for n in before.nodes} <= {n["id"] for n in view.nodes}
+    boxes = _boxes(view)
+    for opened in ("L1/fw/t1", "L0/fw/t3"):
+        a = boxes[opened]
+        for other, b in boxes.items():
+            if other != opened:
+                overlap = a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+                assert not overlap, (opened, other)
+
+
+def test_networkx_export_is_the_block_graph(built: dict) -> None:
+    import networkx as nx
+
+    part, gd = built["static"]["part"], built["static"]["gd"]
+    g = part.to_networkx()
+    assert set(g.nodes) == set(part.blocks)
+    assert g.nodes["L1/fw/t2"]["layer"] == 1 and g.nodes["L1/fw/t2"]["step"] == 2
+    # Edge weights against a count made here from the GraphDef's own inputs.
+    block_of = {part.names[i]: list(part.blocks)[b] for i, b in enumerate(part.node_block)}
+    cross: dict[tuple[str, str], int] = {}
+    for node in gd.node:
+        for raw in node.input:
+            src = raw.lstrip("^").partition(":")[0]
+            a, b = block_of.get(src), block_of[node.name]
+            if a is not None and a != b:
+                cross[(a, b)] = cross.get((a, b), 0) + 1
+    assert {(a, b): d["n"] for a, b, d in g.edges(data=True)} == cross
+    # The recurrence: each step feeds the next one of its layer and the layer above.
+    assert g.has_edge("L0/fw/t1", "L0/fw/t2") and g.has_edge("L0/fw/t1", "L1/fw/t1")
+    assert nx.has_path(g, "L0/fw/t0", "L1/fw/t3")
+    # The one-call entry point gives the same graph (steps inferred from a bare GraphDef).
+    from rnnviz.structure import block_graph
+
+    assert set(block_graph(gd).nodes) == set(partition(gd).blocks)
+
+
+def test_layers_ignore_back_edges_and_respect_forward_ones() -> None:
+    from rnnviz.structure.layout import layers
+
+    order = {n: i for i, n in enumerate("abcde")}
+    edges = [("a", "b"), ("b", "c"), ("c", "b"), ("a", "c"), ("c", "d"), ("e", "a")]
+    got = layers(edges, order)
+    assert got == {"a": 0, "b": 1, "c": 2, "d": 3, "e": 0}  # e -> a goes back in graph order
+    for a, b in edges:
+        if order[a] < order[b]:
+            assert got[a] < got[b]
+
+
+def test_crossings_count_and_dot_beats_the_plain_layering(built: dict) -> None:
+    from rnnviz.structure.layout import crossings, dot_available, dot_layout, layered_layout
+
+    square = {"a": (0, 0), "b": (1, 1), "c": (0, 1), "d": (1, 0)}
+    assert crossings(square, [("a", "b"), ("c", "d")]) == 1  # the two diagonals
+    assert crossings(square, [("a", "c"), ("d", "b")]) == 0  # the two sides
+    assert crossings(square, [("a", "b"), ("a", "d")]) == 0  # a shared end is no crossing
+    assert dot_available()  # Graphviz is a system dependency (Makefile: system-deps)
+    part = built["dynamic"]["part"]
+    ops, pairs = part.block_ops("loop/rnn/while")
+    n = min(len(ops), EXPAND_MAX_OPS)
+    pairs = [(a, b) for a, b in pairs if a < n and b < n]
+    by_dot = dict(enumerate(dot_layout(n, pairs)))
+    by_layers = dict(enumerate(layered_layout(n, pairs)))
+    assert crossings(by_dot, pairs) <= crossings(by_layers, pairs)
+
+
+def test_search_finds_an_op_and_the_block_that_holds_it(built: dict) -> None:
+    import re
+
+    from rnnviz.structure.view import find_ops
+
+    part, facts = built["static"]["part"], built["static"]["facts"]
+    hits = find_ops(part, r"cell_1/.*MatMul_2$")
+    assert hits
+    name, op, block = hits[0]
+    assert op == "MatMul" and re.search(r"cell_1/.*MatMul_2$", name)
+    i = part.names.index(name)
+    assert list(part.blocks)[part.node_block[i]] == block
+    # Opening that block on its ops draws the op (even past the per-block cap: `focus`).
+    view = make_view(part, [block + OPS], facts=facts, focus=name, max_elements=200)
+    assert any(n.get("name") == name for n in view.nodes)
+    with pytest.raises(re.error):
+        find_ops(part, "(")

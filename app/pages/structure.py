@@ -2,7 +2,9 @@
 
 Choosing a spec or T starts a background build of both graphs (a subprocess; cached on disk by
 spec and T); each panel then draws its collapsed block view and the report's key figures. Clicking
-a block expands it into its ops; clicking it again collapses it.
+a block opens its cell (or loop) view, a second click its ops, a third closes it; clicking
+anything inside a block shows its details. The page's state (spec, T, open blocks, selection)
+lives in the URL (app/urlstate.py), so a reload or a shared link shows the same view.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from typing import Any
 import plotly.graph_objects as go
 from dash import Input, Output, State, ctx, dcc, html, no_update
 
-from app import ids, jobs, panels, validate
+from app import ids, jobs, panels, urlstate, validate
 from app.jobs import Settings, settings
 from rnnviz.errors import RnnvizError
 from rnnviz.spec import load_spec, sample_names
@@ -77,6 +79,8 @@ def layout(cfg: Settings) -> Any:
                 ],
             ),
             dcc.Store(id=ids.BUILD_KEY),
+            dcc.Location(id=ids.STATE_URL, refresh=False),
+            dcc.Store(id=ids.URL_STATE, data={}),
             dcc.Store(id=ids.BUILD_REQUEST),
             dcc.Store(id=ids.BUILD_ASKED),
             dcc.Store(id=ids.EXPANDED["static"], data=[]),
@@ -133,14 +137,54 @@ def _build_result(spec: str, steps: int, meta: dict[str, Any]) -> tuple[dict[str
     return data, status
 
 
-def panel(build: dict[str, Any] | None, expanded: list[str] | None, which: str) -> tuple:
+def panel(
+    build: dict[str, Any] | None,
+    expanded: list[str] | None,
+    which: str,
+    selected: dict[str, Any] | None = None,
+) -> tuple:
     if not build:
         return [], no_update, "building...", []
     try:
         key = validate.checked_key(build)
     except RnnvizError as exc:  # a forged or stale key: nothing is read
         return [], no_update, str(exc), []
-    return panels.panel_outputs(settings().cache_dir, key, which, expanded)
+    focus = (selected or {}).get("name")
+    return panels.panel_outputs(settings().cache_dir, key, which, expanded, focus)
+
+
+def state_from_url(
+    search: str | None, spec: str, steps: int, loaded: dict | None = None
+) -> tuple[Any, Any, Any]:
+    """(spec, T, per-panel state) from the URL at page load; spec and T change only when the URL
+    names other (valid) values, so the build does not restart for nothing. Read once: later
+    changes of the URL are the page writing its own state."""
+    if loaded:
+        return no_update, no_update, no_update
+    state = urlstate.decode(search)
+    new_spec = state["spec"] if state["spec"] in sample_names() else None
+    new_steps = (
+        state["steps"] if state["steps"] and 1 <= state["steps"] <= settings().max_steps else None
+    )
+    state["spec"] = new_spec or spec
+    state["steps"] = new_steps or steps
+    initial = {w: urlstate.initial_for(state, w) for w in ("static", "dynamic")}
+    return (
+        new_spec if new_spec and new_spec != spec else no_update,
+        new_steps if new_steps and new_steps != steps else no_update,
+        initial,
+    )
+
+
+def url_from_state(
+    spec: str, steps: int, exp_s: Any, exp_d: Any, sel_s: Any, sel_d: Any, path: str | None
+) -> Any:
+    """The query string of the current view (only while the Structure page is shown)."""
+    if path not in (None, "", PATH):
+        return no_update
+    return urlstate.encode(
+        spec, steps, {"static": exp_s, "dynamic": exp_d}, {"static": sel_s, "dynamic": sel_d}
+    )
 
 
 def growth(build: dict[str, Any] | None, history: list[dict[str, Any]] | None) -> tuple:
@@ -358,8 +402,35 @@ def register(app: Any) -> None:
             Output(ids.STATS[which], "data"),
             Input(ids.BUILD_KEY, "data"),
             Input(ids.EXPANDED[which], "data"),
-        )(lambda build, expanded, _w=which: panel(build, expanded, _w))
-        panels.register_expand(app, ids.EXPANDED[which], ids.GRAPH[which], ids.BUILD_KEY)
+            State(panels.sub_id(ids.GRAPH[which], "selected"), "data"),
+        )(lambda build, expanded, sel, _w=which: panel(build, expanded, _w, sel))
+        panels.register_expand(
+            app, ids.EXPANDED[which], ids.GRAPH[which], ids.BUILD_KEY, which, ids.URL_STATE
+        )
+
+    app.callback(
+        Output(ids.SPEC, "value", allow_duplicate=True),
+        Output(ids.STEPS, "value", allow_duplicate=True),
+        Output(ids.URL_STATE, "data"),
+        # Read from the shell's Location, written through this page's own: one component for
+        # both would close a loop (URL -> state -> URL) that Dash refuses.
+        Input(ids.URL, "search"),
+        State(ids.SPEC, "value"),
+        State(ids.STEPS, "value"),
+        State(ids.URL_STATE, "data"),
+        prevent_initial_call="initial_duplicate",
+    )(state_from_url)
+    app.callback(
+        Output(ids.STATE_URL, "search"),
+        Input(ids.SPEC, "value"),
+        Input(ids.STEPS, "value"),
+        Input(ids.EXPANDED["static"], "data"),
+        Input(ids.EXPANDED["dynamic"], "data"),
+        Input(panels.sub_id(ids.GRAPH["static"], "selected"), "data"),
+        Input(panels.sub_id(ids.GRAPH["dynamic"], "selected"), "data"),
+        State(ids.STATE_URL, "pathname"),
+        prevent_initial_call=True,
+    )(url_from_state)
 
     app.callback(
         Output(ids.GROWTH + "-history", "data"),
