@@ -89,9 +89,7 @@ def assign_cells(graphs: GraphSet, weights: Weights, cells: Sequence[Cell]) -> t
     )
 
 
-def summarize_params(
-    graphs: GraphSet, weights: Weights, cells: Sequence[Cell] = ()
-) -> ParamsSummary:
+def summarize_params(graphs: GraphSet, weights: Weights, cells: Sequence[Cell]) -> ParamsSummary:
     """The params part of the report."""
     filled = assign_cells(graphs, weights, cells)
     kinds = {(c.layer, c.direction): c.kind for c in cells}

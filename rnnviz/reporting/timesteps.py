@@ -802,8 +802,9 @@ def _layers_and_directions(gi: GraphIndex, cells: list[Cell], p: _Pass) -> None:
             owner.setdefault(i, c)
     below: dict[int, set[int]] = defaultdict(set)
     for c, cell in enumerate(cells):
-        for i in cell.call_of:
-            for x in p.deps.get(i, ()):
+        # Only anchors have deps: on the window pass a few of the cell's ops, so read those.
+        for i in [i for i in p.deps if i in cell.call_of]:
+            for x in p.deps[i]:
                 o = owner.get(x)
                 if o is not None and o != c:
                     below[c].add(o)

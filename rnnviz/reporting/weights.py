@@ -620,9 +620,9 @@ def _find_readers(walker: _Walker, roles: Sequence[str]) -> dict[tuple[Site, int
             continue
         wanted = gi.op_types & READER_PORTS.keys()
         ops = gi.ops
-        for i in range(len(ops)):
+        for i in [i for i, op in enumerate(ops) if op in wanted]:
             op = ops[i]
-            if op not in wanted or (fname is None and roles[i] != "forward"):
+            if fname is None and roles[i] != "forward":
                 continue
             ports = READER_PORTS[op]
             if op in OP_WEIGHT_PORTS:
