@@ -136,6 +136,15 @@ def _notes(a: Analysis, recurrent: bool) -> list[str]:
         notes.append("swap_memory is not recorded in a v2 While op")
     if a.weight_set.inferred:  # a tf.function graph_def gives its captured variables no shape
         notes.append(f"shapes of {a.weight_set.inferred} captured weights inferred from their use")
+    if a.weight_set.unsized:  # never a total that looks complete when it is not
+        names = ", ".join(a.weight_set.unsized[:4]) + (
+            ", ..." if len(a.weight_set.unsized) > 4 else ""
+        )
+        notes.append(
+            f"{len(a.weight_set.unsized)} captured weights have no shape in the file and none "
+            f"follows from their use ({names}): params.total counts only the other weights; "
+            "report a frozen copy of the graph for the full count"
+        )
     return notes
 
 

@@ -139,6 +139,9 @@ class Weights:
     readers: dict[str, list[tuple[Site, int]]] = field(default_factory=dict)  # -> (reader, port)
     inferred: int = 0  # captured weights whose shape came from their use, not from the file
     seeds: dict[int, tuple[int, ...]] = field(default_factory=dict)  # main node -> inferred shape
+    # Captured weights whose shape neither the file nor their use fixes (a convolution with SAME
+    # padding leaves its kernel's height and width open): not counted, named in a report note.
+    unsized: tuple[str, ...] = ()
 
     def by_site(self) -> dict[Site, str]:
         return {site: name for name, site in self.node_of.items()}
@@ -417,8 +420,10 @@ def find_weights(graphs: GraphSet, roles: Sequence[str], info: Any) -> Weights:
                 reader_map[entry[0]].append((reader, port))
     inferred, seeds = 0, {}
     unknown = _shapeless(walker, readers) if shapeless else {}
+    sized = captured_shapes(graphs, roles, info.signatures) if unknown else {}
+    unsized = tuple(sorted(_site_name(walker, site) for site in unknown if site not in sized))
     if unknown:
-        for site, shape in captured_shapes(graphs, roles, info.signatures).items():
+        for site, shape in sized.items():
             name = _site_name(walker, site)
             chosen[site] = (name, shape, "float32", "captured input")
             reader_map[name] += unknown[site]
@@ -440,6 +445,7 @@ def find_weights(graphs: GraphSet, roles: Sequence[str], info: Any) -> Weights:
         readers=dict(reader_map),
         inferred=inferred,
         seeds=seeds,
+        unsized=unsized,
     )
 
 
