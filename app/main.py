@@ -33,11 +33,11 @@ BROKER_ENV = "RNNVIZ_CELERY_BROKER"
 def _manager(celery_app: Any) -> Any:
     if celery_app is not None:
         return dash.CeleryManager(celery_app)
-    import diskcache
+    from app.jobstore import job_store
 
-    # Private: the job store holds Dash's handle-signing secret and every job's result.
+    # Private: the job store holds Dash's handle-signing secret and every job's result (as JSON).
     folder = private_dir(settings().cache_dir / "dash-jobs")
-    return dash.DiskcacheManager(diskcache.Cache(str(folder), disk_min_file_size=2**30))
+    return dash.DiskcacheManager(job_store(str(folder)))
 
 
 def create_app(

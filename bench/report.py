@@ -10,7 +10,8 @@ nodes, 60 MB). Built once in a subprocess (~1 min, ~6 GB) and cached with the sm
 $RNNVIZ_BENCH_DIR (default /tmp/rnnviz_bench). Then, in one process, with TensorFlow imported
 (tfprof needs it; the report does not):
 
-  * the full report from the .pb (everything but the memory run), best and first of 3 runs;
+  * the full report from the .pb (everything but the memory run), best and first of 3 runs,
+    and the CPU time of runs 2 and 3 (the target is on CPU: the machine may be shared);
   * its peak memory: the process RSS sampled every 2 ms during the first run, minus RSS before
     (what the OS saw: includes the parsed protobuf, which lives outside Python's allocator),
     and tracemalloc's peak (Python objects only), both against the .pb's size;
@@ -261,7 +262,8 @@ def big_graph_rows() -> tuple[list[tuple[str, str]], list[tuple[str, bool]]]:
         ("unrolled steps / per-step states", f"{r.unrolled_steps} / {r.states.per_step:,}"),
     ]
     checks = [
-        ("report <= 0.6 s", best <= 0.6),
+        # CPU, not wall: on a shared machine the wall time measures the other jobs as well.
+        ("report <= 0.6 s of CPU (best of runs 2 and 3)", min(cpu) <= 0.6),
         (">= 15x faster than tfprof params", prof_params_s / best >= 15),
         ("peak memory <= 3x GraphDef (RSS)", rss_delta <= 3 * size),
         ("params equal tfprof", r.params.total == prof_params),

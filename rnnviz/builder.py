@@ -21,6 +21,7 @@ import numpy as np
 from rnnviz.cells import CallRecord, RecordingCell, make_cell, wrap_dropout
 from rnnviz.errors import SequenceLengthError
 from rnnviz.recipes import GRAPH_LEARNING_RATE
+from rnnviz.reporting.graph import time_step
 from rnnviz.spec import ModelSpec
 from rnnviz.stacked import stack_bidirectional_dynamic_rnn, stack_bidirectional_rnn
 from rnnviz.tfcompat import control_flow, tf, v1
@@ -275,7 +276,7 @@ class _Recorder:
         out = []
         for (layer, direction), calls in sorted(self._calls.items()):
             for call in calls:
-                step = call.index if direction == "fw" else t_max - 1 - call.index
+                step = time_step(direction, call.index, t_max)  # the report's own rule
                 for kind, tensor in call.tensors.items():
                     shape = tuple(d if d is None else int(d) for d in tensor.shape.as_list())
                     out.append(StepTensor(layer, direction, step, kind, tensor.name, shape))

@@ -55,6 +55,12 @@ class CellKind:
     recognise: Callable[[CallFeatures], bool]
     ops: tuple[str, ...] = ()  # op types that are one call of this kind (block / fused cells)
     fused: bool = False  # one op runs every time step
+    # (op type, its gate order) where one op of the kind lays its kernel out differently
+    op_gates: tuple[tuple[str, tuple[Gate, ...]], ...] = ()
+
+    def gates_of(self, op: str | None = None) -> tuple[Gate, ...]:
+        """The gates in the column order of the fused kernel `op` (default: the kind's) reads."""
+        return dict(self.op_gates).get(op or "", self.gates)
 
 
 def _g(key: str, label: str, act: str = "sigmoid") -> Gate:
@@ -171,7 +177,7 @@ CELL_KINDS: dict[str, CellKind] = {
             "block_lstm", "fused BlockLSTM op (all steps)", LSTM_GATES, ("c", "h"),
             "one op runs every step of: c = sig(f)*c' + sig(i)*tanh(ci); h = sig(o)*tanh(c)",
             _lstm_params, _op_is("BlockLSTM", "BlockLSTMV2"), ops=("BlockLSTM", "BlockLSTMV2"),
-            fused=True,
+            fused=True, op_gates=(("BlockLSTMV2", KERAS_LSTM_GATES),),  # V2: IFCO, as cuDNN
         ),
         CellKind(
             "cudnn", "fused CudnnRNN op (all steps)", KERAS_LSTM_GATES, ("c", "h"),
@@ -264,13 +270,16 @@ def recognise(features: CallFeatures) -> CellKind:
     return next(k for k in CELL_KINDS.values() if k.recognise(features))
 
 
-def gate_slices(kind: str, matrix: int, cols: int) -> tuple[tuple[str, int, int], ...]:
-    """(gate key, first column, stop) of the `matrix`-th weight of a call of `kind`.
+def gate_slices(
+    kind: str, matrix: int, cols: int, op: str | None = None
+) -> tuple[tuple[str, int, int], ...]:
+    """(gate key, first column, stop) of the `matrix`-th weight of a call of `kind` (run by the
+    cell op `op`, when one op is the call: BlockLSTM and BlockLSTMV2 order their gates apart).
 
     Fused kernels hold the gates side by side in the kind's column order; TF1's GRU keeps r,u in
     its first matrix and the candidate in the second.
     """
-    gates = CELL_KINDS[kind].gates if kind in CELL_KINDS else ()
+    gates = CELL_KINDS[kind].gates_of(op) if kind in CELL_KINDS else ()
     if kind in ("gru", "gru_block"):
         gates = gates[:2] if matrix == 0 else gates[2:]
     elif kind in ("lstm", "basic_lstm") and matrix > 0:

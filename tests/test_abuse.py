@@ -29,6 +29,7 @@ import requests
 
 from app import ids, jobs
 from app.client import Tab
+from app.panels import sub_id
 from rnnviz.errors import InputFileError, RnnvizError
 
 PORT = 8082
@@ -92,6 +93,10 @@ def _runs(env: dict[str, str]) -> list:
     )
 
 
+# The static panel's callback also reads the selected op (nothing selected here).
+_PANEL_STATE = [(sub_id(ids.GRAPH["static"], "selected"), "data", None)]
+
+
 def _build(tab: Tab, spec: object, steps: object) -> dict:
     request = {"spec": spec, "steps": steps, "nonce": tab.prop(ids.NONCE, "data")}
     return tab.call(ids.BUILD_KEY, [(ids.BUILD_REQUEST, "data", request)])
@@ -108,6 +113,7 @@ def test_identical_first_loads_all_get_their_graphs(server: str, env: dict[str, 
         panel = tab.call(
             ids.GRAPH["static"],
             [(ids.BUILD_KEY, "data", key), (ids.EXPANDED["static"], "data", [])],
+            _PANEL_STATE,
         )
         return {"key": key["key"], "elements": len(panel[ids.GRAPH["static"]]["elements"])}
 
@@ -192,6 +198,7 @@ def test_forged_cache_keys_read_nothing(server: str, env, key) -> None:
         .call(
             ids.GRAPH["static"],
             [(ids.BUILD_KEY, "data", {"key": key}), (ids.EXPANDED["static"], "data", [])],
+            _PANEL_STATE,
         )
     )
     assert reply[ids.GRAPH["static"]]["elements"] == []

@@ -153,3 +153,35 @@ def test_generic_counts_the_weights_it_is_given():
     assert CELL_KINDS["generic"].params(UNITS, IN, shapes=[(IN + UNITS, UNITS), (UNITS,)]) == (
         (IN + UNITS) * UNITS + UNITS
     )
+
+
+def _sigmoid(z: np.ndarray) -> np.ndarray:
+    return 1 / (1 + np.exp(-z))
+
+
+@pytest.mark.parametrize("op", ["BlockLSTM", "BlockLSTMV2"])
+def test_block_lstm_gate_order_is_the_raw_ops(op):
+    """Each gate's columns, as `gate_slices` gives them for the op, are the columns the raw op
+    computes that gate from: its i, f, ci and o outputs equal NumPy on those columns."""
+    from rnnviz.tfcompat import tf
+
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((1, 1, IN)).astype(np.float32)
+    h = rng.standard_normal((1, UNITS)).astype(np.float32)
+    w = rng.standard_normal((IN + UNITS, 4 * UNITS)).astype(np.float32)
+    b = rng.standard_normal(4 * UNITS).astype(np.float32)
+    zeros = tf.zeros([UNITS])
+    args = dict(
+        seq_len_max=tf.constant(1, tf.int64), x=x, cs_prev=h, h_prev=h, w=w, b=b,
+        wci=zeros, wcf=zeros, wco=zeros, use_peephole=False, cell_clip=100.0,
+    )  # fmt: skip
+    if op == "BlockLSTM":
+        args["forget_bias"] = 0.0  # V2 has none: the f columns alone make the forget gate
+    i, _, f, o, ci, _, _ = (t.numpy()[0] for t in getattr(tf.raw_ops, op)(**args))
+    pre = np.concatenate([x[0], h], axis=1) @ w + b
+    outputs = {"i": i, "f": f, "o": o, "j": ci}
+    slices = gate_slices("block_lstm", 0, 4 * UNITS, op)
+    assert sorted(key for key, _, _ in slices) == sorted(outputs)
+    for key, start, stop in slices:
+        act = np.tanh if key == "j" else _sigmoid
+        np.testing.assert_allclose(outputs[key], act(pre[:, start:stop]), rtol=1e-5, atol=1e-6)

@@ -40,7 +40,10 @@ def test_live_and_frozen_twin_agree(corpus_files: CorpusFiles, name: str):
     steps = ENTRIES[name].steps
     live = report_of(corpus_files.path(name, "live"), steps)
     frozen = report_of(corpus_files.path(name, "frozen"), steps)
-    assert analysis_facts(frozen) == analysis_facts(live)
+    live_facts, frozen_facts = analysis_facts(live), analysis_facts(frozen)
+    if ENTRIES[name].truth.unsized:  # the live file cannot size some weights (check_params)
+        del live_facts["params.total"], frozen_facts["params.total"]
+    assert frozen_facts == live_facts
     assert frozen.params.source != live.params.source
 
 

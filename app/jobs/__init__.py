@@ -99,7 +99,7 @@ def ensure_figures(spec_name: str, steps: int, *, cache_dir: Path | None = None)
     meta = ensure_built(spec_name, steps, cache_dir=cache_dir, figures=False)
     cfg = _cfg(cache_dir)
     if not meta.get("figures"):
-        job_figures(meta["key"], spec_name, int(steps), cfg.cache_dir)
+        job_figures(meta["key"], spec_name, int(steps), cfg.cache_dir, wait=True)
     return read_meta(cfg.cache_dir, meta["key"]) or meta
 
 

@@ -86,15 +86,18 @@ def job_build(spec_name: str, steps: int, out: Path) -> None:
     write_private(out / "meta.json", json.dumps(meta))
 
 
-def job_figures(key: str, spec_name: str, steps: int, cache_dir: Path) -> None:
+def job_figures(
+    key: str, spec_name: str, steps: int, cache_dir: Path, *, wait: bool = False
+) -> None:
     """The costly figures of a built entry, once: a second caller finds the lock taken, or the
-    figures there, and leaves at once (before TensorFlow loads)."""
+    figures there, and leaves at once (before TensorFlow loads); with `wait`, it waits for the
+    caller holding the lock instead, so the figures are there when it returns."""
     import fcntl
 
     folder = entry_dir(cache_dir, key)
     with open_lock_path(folder.parent / f"{key}.figures.lock") as lock:
         try:
-            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(lock, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
         except BlockingIOError:
             return
         if (folder / "figures.json").is_file() or not (folder / "meta.json").is_file():

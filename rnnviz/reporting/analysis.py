@@ -183,6 +183,9 @@ def _analyse(
         *fused_cells(graphs, roles),
     ]
     weight_set = find_weights(graphs, roles, info)
+    if weight_set.seeds:  # captured weights sized from their use: FLOPs must see those sizes
+        shapes = Shapes(main, seeds=weight_set.seeds)
+        walk = walk_loops(graphs, roles, shapes, info.signatures)
     loops, flops = _loops_and_flops(graphs, walk, roles, cells, spec, steps)
     params = summarize_params(graphs, weight_set, all_cells)
     return Analysis(

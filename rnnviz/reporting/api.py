@@ -51,7 +51,11 @@ def report(
         raise TypeError("report(analysis, steps=...): give steps to analyse() instead")
     with gc_paused():  # one pause over both: re-enabled in between, the GC would walk it all
         a = source if isinstance(source, Analysis) else analyse(source, steps=steps)
-        return _assemble(a, memory, tfprof, batch)
+        out = _assemble(a, memory, tfprof, batch)
+        # Free an analysis made here before the GC is back: freeing it later (at return) can
+        # start a collection that walks its hundreds of thousands of objects once more.
+        del a
+    return out
 
 
 def _assemble(a: Analysis, memory: bool, tfprof: bool | None, batch: int) -> GraphReport:
@@ -130,6 +134,17 @@ def _notes(a: Analysis, recurrent: bool) -> list[str]:
         notes.append("no recurrent structure was found (no unrolled cell and no forward loop)")
     if any(lp.kind == "v2_while" and lp.role == "forward" for lp in a.loops) and not a.built:
         notes.append("swap_memory is not recorded in a v2 While op")
+    if a.weight_set.inferred:  # a tf.function graph_def gives its captured variables no shape
+        notes.append(f"shapes of {a.weight_set.inferred} captured weights inferred from their use")
+    if a.weight_set.unsized:  # never a total that looks complete when it is not
+        names = ", ".join(a.weight_set.unsized[:4]) + (
+            ", ..." if len(a.weight_set.unsized) > 4 else ""
+        )
+        notes.append(
+            f"{len(a.weight_set.unsized)} captured weights have no shape in the file and none "
+            f"follows from their use ({names}): params.total counts only the other weights; "
+            "report a frozen copy of the graph for the full count"
+        )
     return notes
 
 
@@ -140,21 +155,23 @@ def _ops_summary(a: Analysis) -> OpsSummary:
     else:
         data, control = _edge_counts(main.raw_inputs)
     scopes = Counter(main.tops)
-    for name in [n for n in main.names if "/" not in n]:  # few: ops outside any scope
+    # An op outside any scope is its own top "scope": a top that is a node's name is one. Read
+    # from the few distinct tops, not from every name.
+    for name in [t for t in scopes if t in main.index]:
         scopes[name] -= 1
         scopes["(top level)"] += 1
     scopes = +scopes  # drop the zeroed entries
     function_types: Counter = Counter()
     for fname in a.functions:  # only what the entry points reach
         function_types.update(nd.op for nd in a.graphs.function_def(fname).node_def)
-    roles = a.roles
+    roles = Counter(a.roles)
     return OpsSummary(
         total=len(main),
         data_edges=data,
         control_edges=control,
         by_type=dict(Counter(main.ops).most_common()),
         by_scope=dict(scopes.most_common()),
-        by_role={r: c for r, c in ((r, roles.count(r)) for r in ROLES) if c},
+        by_role={r: roles[r] for r in ROLES if roles[r]},
         functions=len(a.functions),
         function_ops=sum(function_types.values()),
         function_by_type=dict(function_types.most_common()),

@@ -380,11 +380,16 @@ def count_flops(
         )
     else:
         total = cost.flops
-        note = (
-            "per example; each loop body counted once per trip of its loop"
-            if has_loop
-            else "per example; no loop: every step is unrolled in the graph"
-        )
+        fused = _fused_ops(walk, roles)
+        if has_loop:
+            note = "per example; each loop body counted once per trip of its loop"
+        elif fused:  # BlockLSTM, CudnnRNN: one op computes every step, nothing is unrolled
+            ops = (
+                f"{', '.join(fused)} op runs" if len(fused) == 1 else f"{', '.join(fused)} ops run"
+            )
+            note = f"per example; no loop: the fused {ops} every step"
+        else:
+            note = "per example; no loop: every step is unrolled in the graph"
     summary = FlopsSummary(
         forward_per_sequence=total,
         outside_loops=cost.outside,
@@ -394,6 +399,25 @@ def count_flops(
         unknown_loops=unknown,
     )
     return summary, counter.per_step
+
+
+def _fused_ops(walk: LoopWalk, roles: Sequence[str]) -> list[str]:
+    """Types of the forward fused recurrent ops (one op runs every step) the walk reaches."""
+    from rnnviz.cellkinds import FUSED_OPS
+
+    found: set[str] = set()
+    todo = [walk.root]
+    while todo:
+        body = todo.pop()
+        gi = body.gi
+        if gi.op_types & FUSED_OPS:
+            found.update(
+                gi.ops[i]
+                for i in body.members
+                if gi.ops[i] in FUSED_OPS and (gi.function is not None or roles[i] == "forward")
+            )
+        todo += [b for child in body.children for b in child.bodies]
+    return sorted(found)
 
 
 def tfprof_flops(graph: Any) -> int:

@@ -8,7 +8,6 @@ small part of the graph. Nothing here imports TensorFlow.
 
 from __future__ import annotations
 
-import re
 import sys
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -150,13 +149,14 @@ class GraphIndex:
             add_name(n.name)
             add_op(intern(n.op))
             ins = n.input
-            k = len(ins)
-            if k:
+            if ins:
+                k = len(ins)
                 total += k
-                j = k - 1
-                while j >= 0 and ins[j].startswith("^"):  # control inputs come last
-                    j -= 1
-                control += k - 1 - j
+                if ins[-1][:1] == "^":  # control inputs come last: most nodes have none
+                    j = k - 1
+                    while j >= 0 and ins[j][:1] == "^":
+                        j -= 1
+                    control += k - 1 - j
         index = dict(zip(names, range(len(names)), strict=True))
         gi = cls(names, ops, _LazyInputs(slim_nodes), _FullNodes(slim_nodes), index)
         gi.edge_counts = (total - control, control)
@@ -217,8 +217,29 @@ class GraphIndex:
         """(producer index, output port) of node i's data inputs that are nodes of this graph."""
         got = self._parsed.get(i)
         if got is None:
-            got = self._parsed[i] = tuple((j, p) for j, p, _ in self.inputs(i) if j is not None)
+            if self.function is None:  # the hot path (weights, cells): parse without `inputs`
+                got = self._main_data_inputs(i)
+            else:
+                got = tuple((j, p) for j, p, _ in self.inputs(i) if j is not None)
+            self._parsed[i] = got
         return got
+
+    def _main_data_inputs(self, i: int) -> tuple[tuple[int, int], ...]:
+        """`data_inputs` of a main-graph node: `split_input`'s rule, inlined."""
+        get = self.index.get
+        out = []
+        for text in self.raw_inputs[i]:
+            if text[:1] == "^":
+                continue
+            if ":" in text:
+                head, _, tail = text.rpartition(":")
+                name, port = (head, int(tail)) if tail.isdigit() else (text, 0)
+            else:
+                name, port = text, 0
+            j = get(name)
+            if j is not None:
+                out.append((j, port))
+        return tuple(out)
 
     def control_inputs(self, i: int) -> list[int]:
         """Producers of node i's control inputs (`^name`)."""
@@ -298,28 +319,32 @@ class _LazyInputs:
 
 class _FullNodes:
     """`nodes[i]` of a slim-parsed graph: the full NodeDef, parsed from the node's own bytes
-    (the slim message kept its attributes as unknown fields, so they re-serialize unchanged)."""
+    (the slim message kept its attributes as unknown fields, so they re-serialize unchanged).
+
+    Only the last node asked for is kept: readers ask for a node's attributes one after the
+    other (dtype, then value), and each parsed NodeDef holds ~1.7 kB outside Python's heap, so
+    keeping every one (thousands of constants on an unrolled graph) would add megabytes."""
 
     def __init__(self, nodes: Any):
         self._nodes = nodes
-        self._full: dict[int, Any] = {}
+        self._last: tuple[int | None, Any] = (None, None)
 
     def __len__(self) -> int:
         return len(self._nodes)
 
     def __getitem__(self, i: int) -> Any:
-        got = self._full.get(i)
-        if got is None:
-            from google.protobuf.message import DecodeError
+        if self._last[0] == i:
+            return self._last[1]
+        from google.protobuf.message import DecodeError
 
-            from rnnviz.reporting.protos import node_def_pb2
+        from rnnviz.reporting.protos import node_def_pb2
 
-            node = self._nodes[i]
-            try:
-                got = node_def_pb2.NodeDef.FromString(node.SerializeToString())
-            except DecodeError:
-                raise CorruptNode(node.name) from None
-            self._full[i] = got
+        node = self._nodes[i]
+        try:
+            got = node_def_pb2.NodeDef.FromString(node.SerializeToString())
+        except DecodeError:
+            raise CorruptNode(node.name) from None
+        self._last = (i, got)
         return got
 
 
@@ -332,54 +357,10 @@ class CorruptNode(Exception):
         self.node = node
 
 
-def scope_of(name: str) -> str:
-    """The name scope of a node name: everything before the last '/' ('' at top level)."""
-    return name.rpartition("/")[0]
-
-
-def top_scope(name: str) -> str:
-    return name.partition("/")[0]
-
-
-# ---- names and numbering: the rules every analysis shares --------------------------------------
-# Sub-scopes a TF1 cell creates under its own scope (GRU gates/candidate, LSTM projection).
-CELL_SUB_SCOPES = ("gates", "candidate", "projection")
-_NUMBERED = re.compile(r"^(.*?)(?:_(\d+))?$")
-
-
-def strip_sub_scope(scope: str) -> str:
-    """`rnn/gru_cell/gates` -> `rnn/gru_cell`: a cell's scope, without its sub-scope."""
-    head, _, last = scope.rpartition("/")
-    return head if last in CELL_SUB_SCOPES and head else scope
-
-
-def numbered(name: str) -> tuple[str, int]:
-    """TF numbers repeated names in creation order: `mul_3` -> ("mul", 3); `mul` -> ("mul", 0)."""
-    base, num = _NUMBERED.match(name).groups()  # type: ignore[union-attr]  (always matches)
-    return base, int(num) if num else 0
-
-
-def direction_of_scope(scope: str) -> str:
-    """ "bw" when a scope component says backward (`bw`, `backward`), else "fw"."""
-    return "bw" if any(p in ("bw", "backward") for p in scope.split("/")) else "fw"
-
-
+# ---- the rules every analysis shares ------------------------------------------------------------
 def time_step(direction: str, call: int, calls: int) -> int:
     """The time step that call `call` of `calls` computes: a backward cell runs T-1 down to 0."""
     return call if direction == "fw" else calls - 1 - call
-
-
-def number_layers(keys_in_order: Iterable[tuple[Any, str]]) -> dict[Any, tuple[int, str]]:
-    """(key, direction) pairs in dataflow order -> key: (layer, direction), layers counted per
-    direction from 0, so a bidirectional layer k has cells (k, "fw") and (k, "bw")."""
-    counters: dict[str, int] = {}
-    out: dict[Any, tuple[int, str]] = {}
-    for key, direction in keys_in_order:
-        if key in out:
-            continue
-        out[key] = (counters.get(direction, 0), direction)
-        counters[direction] = counters.get(direction, 0) + 1
-    return out
 
 
 class GraphSet:
@@ -449,7 +430,6 @@ _DTYPES.update({k + 100: v + "_ref" for k, v in list(_DTYPES.items())})
 DTYPE_BYTES = {"float32": 4, "float64": 8, "int32": 4, "int64": 8, "float16": 2, "bfloat16": 2,
                "uint8": 1, "int8": 1, "int16": 2, "bool": 1, "uint32": 4, "uint64": 8}  # fmt: skip
 __all__ = [
-    "CELL_SUB_SCOPES",
     "DTYPE_BYTES",
     "OUTPUT_ARGS",
     "READ_THROUGH",
@@ -457,17 +437,11 @@ __all__ = [
     "CorruptNode",
     "GraphIndex",
     "GraphSet",
-    "direction_of_scope",
     "dtype_name",
-    "number_layers",
-    "numbered",
     "output_port",
-    "scope_of",
     "shape_of_proto",
     "split_function_input",
     "split_input",
-    "strip_sub_scope",
     "tensor_node",
     "time_step",
-    "top_scope",
 ]

@@ -105,11 +105,6 @@ def v1_frames(main: GraphIndex) -> Frames:
     return Frames(of_node, parent, members)
 
 
-def frame_members(main: GraphIndex) -> dict[str, list[int]]:
-    """v1 frame name -> indexes of the nodes whose innermost frame it is."""
-    return v1_frames(main).members
-
-
 def _frame_name(main: GraphIndex, i: int) -> str:
     frame = main.attr(i, "frame_name")
     return frame.s.decode("utf-8", "replace") if frame is not None else "?"
@@ -524,7 +519,6 @@ __all__ = [
     "entry_nodes",
     "find_loops",
     "frame_label",
-    "frame_members",
     "live_nodes",
     "loops_of",
     "shape_probes",

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 
-from rnnviz.cellkinds import OP_PORT_ROLES, gate_slices
+from rnnviz.cellkinds import CELL_KINDS, CELL_OPS, OP_PORT_ROLES, gate_slices
 from rnnviz.reporting.graph import DTYPE_BYTES, GraphSet
 from rnnviz.reporting.model import GateSlice, LayerParams, ParamsSummary, Variable
 from rnnviz.reporting.timesteps import Cell
@@ -39,7 +39,19 @@ def _reader_role(graphs: GraphSet, weights: Weights, name: str, rank: int) -> st
     return "other"
 
 
-def _in_cell(w: Weight, cell: Cell | None, role: str) -> Weight:
+def _cell_op(graphs: GraphSet, weights: Weights, name: str, cell: Cell | None) -> str | None:
+    """The cell op that reads weight `name`, when its kind orders gates per op (BlockLSTMV2)."""
+    kind = CELL_KINDS.get(cell.kind) if cell is not None else None
+    if kind is None or not kind.op_gates:
+        return None
+    for (fname, i), _ in weights.readers.get(name, ()):
+        gi = graphs.main if fname is None else graphs.function(fname)
+        if gi is not None and gi.ops[i] in CELL_OPS:
+            return gi.ops[i]
+    return None
+
+
+def _in_cell(w: Weight, cell: Cell | None, role: str, op: str | None = None) -> Weight:
     if cell is None:
         return Weight(w.name, w.shape, w.dtype, w.count, w.origin, role=role)
     pos = cell.matrices.index(w.name) if w.name in cell.matrices else -1
@@ -50,7 +62,9 @@ def _in_cell(w: Weight, cell: Cell | None, role: str) -> Weight:
     gates: tuple[GateSlice, ...] = ()
     if w.shape and role in ("kernel", "recurrent_kernel", "bias"):
         matrix = pos if pos >= 0 else _bias_matrix(cell, w.shape[-1])
-        gates = tuple(GateSlice(*g) for g in gate_slices(cell.kind, max(matrix, 0), w.shape[-1]))
+        gates = tuple(
+            GateSlice(*g) for g in gate_slices(cell.kind, max(matrix, 0), w.shape[-1], op)
+        )
     return Weight(
         w.name, w.shape, w.dtype, w.count, w.origin, cell.layer, cell.direction, role, gates
     )
@@ -65,14 +79,17 @@ def assign_cells(graphs: GraphSet, weights: Weights, cells: Sequence[Cell]) -> t
     """The weights with layer, direction, role and gates filled from the cells that read them."""
     owner = {name: cell for cell in cells for name in cell.weights}
     return tuple(
-        _in_cell(w, owner.get(w.name), _reader_role(graphs, weights, w.name, len(w.shape)))
+        _in_cell(
+            w,
+            owner.get(w.name),
+            _reader_role(graphs, weights, w.name, len(w.shape)),
+            _cell_op(graphs, weights, w.name, owner.get(w.name)),
+        )
         for w in weights.weights
     )
 
 
-def summarize_params(
-    graphs: GraphSet, weights: Weights, cells: Sequence[Cell] = ()
-) -> ParamsSummary:
+def summarize_params(graphs: GraphSet, weights: Weights, cells: Sequence[Cell]) -> ParamsSummary:
     """The params part of the report."""
     filled = assign_cells(graphs, weights, cells)
     kinds = {(c.layer, c.direction): c.kind for c in cells}

@@ -39,6 +39,11 @@ def role_of(name: str, op: str) -> str:
     top = name.partition("/")[0]
     if top.startswith("gradients") and _GRAD_TOP.match(top):
         return "gradients"
+    return _role_below_top(name, op, top)
+
+
+def _role_below_top(name: str, op: str, top: str) -> str:
+    """`role_of` for a node whose top scope is not a `gradients` scope."""
     if "/gradients" in name and _GRAD_INNER.search(name):
         return "gradients"
     if op in _SAVE_OPS or (top.startswith("save") and _SAVE_TOP.match(top)):
@@ -72,15 +77,12 @@ def roles_of(names: list[str], ops: list[str], tops: list[str] | None = None) ->
     """
     if tops is None:
         tops = [n.partition("/")[0] for n in names]
-    out = []
-    append = out.append
-    grad = _GRAD_TOP.match
-    for n, o, top in zip(names, ops, tops, strict=True):
-        if top.startswith("gradients") and (top == "gradients" or grad(top)):
-            append("gradients")
-        else:
-            append(role_of(n, o))
-    return out
+    # The rule on the top scope, once per distinct top scope (a handful), not once per node.
+    grad = {t for t in set(tops) if t.startswith("gradients") and _GRAD_TOP.match(t)}
+    return [
+        "gradients" if top in grad else _role_below_top(n, o, top)
+        for n, o, top in zip(names, ops, tops, strict=True)
+    ]
 
 
 __all__ = ["ROLES", "op_roles", "role_of", "roles_of"]

@@ -10,7 +10,9 @@ v1 loops (Merge <- NextIteration back edges) cannot recurse forever.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from fractions import Fraction
 
 from rnnviz.reporting.graph import GraphIndex, shape_of_proto
 
@@ -116,10 +118,17 @@ def broadcast(a: Shape | None, b: Shape | None) -> Shape | None:
 class Shapes:
     """Lazy shape inference over one `GraphIndex` (a main graph or a function body)."""
 
-    def __init__(self, gi: GraphIndex, arg_shapes: dict[str, Shape | None] | None = None):
+    def __init__(
+        self,
+        gi: GraphIndex,
+        arg_shapes: dict[str, Shape | None] | None = None,
+        seeds: dict[int, Shape] | None = None,
+    ):
+        """`seeds`: node -> the shape of its output 0 when the graph does not say it (the
+        variable behind a shapeless captured resource, as `weights.py` inferred it)."""
         self.gi = gi
         self.arg_shapes = arg_shapes or {}
-        self._out: dict[int, ShapeList] = {}
+        self._out: dict[int, ShapeList] = {i: [shape] for i, shape in (seeds or {}).items()}
         self._const: dict[int, list[int] | None] = {}
         self._inputs: dict[int, list[tuple[int | None, int, Shape | None]]] = {}
 
@@ -709,4 +718,169 @@ _VALUE_RULES: dict[str, Callable[[Shapes, int, int], Values]] = {
 }
 
 
-__all__ = ["Shape", "Shapes", "broadcast"]
+# ---- shapes of weights the file does not give, from how the dataflow reads them ---------------
+# A tf.function graph holds each captured variable as a shapeless resource Placeholder; its shape
+# is still fixed by its use: MatMul(x[?, 3], W) gives W 3 rows, and W's columns are the width of
+# the product, which meets a tensor of known width a few ops later (the bias-added gates are split
+# in 4 and multiplied with the cell state c[?, 5]: 20 columns). Called only for such weights.
+
+_ELEMENTWISE = frozenset({"Add", "AddV2", "Sub", "Mul", "BiasAdd", "Maximum", "Minimum"})
+_GATHERS = frozenset({"Gather", "GatherV2", "ResourceGather"})
+
+
+def weight_shape_from_use(
+    s: Shapes, i: int, port: int, chain: Sequence[tuple[Shapes, int]], hint: Hint | None = None
+) -> Shape | None:
+    """The shape of the weight read on input `port` of node i (in `s`), as far as its use fixes
+    it. `chain`: the ops between the weight and the reader, reader side first (Identity,
+    ReadVariableOp, Split, Unpack ...), each with the Shapes of its graph. `hint(s, c, k)`: what
+    is known of another such weight read on input k of node c (a recurrent kernel's rows)."""
+    shape = _read_shape(s, i, port, hint)
+    for cs, j in chain:
+        if shape is None:
+            return None
+        shape = _before(cs, j, shape)
+    return shape
+
+
+@dataclass(frozen=True)
+class Hint:
+    """What the caller knows beyond one graph's Shapes: `weight(s, c, k)`, the dims found so far
+    of another shapeless weight read on input k of node c (a recurrent kernel's rows);
+    `loop_var(s, j, port)`, the shape of the loop variable that output `port` of node j of a loop
+    body becomes at the next step (the While's declared shape)."""
+
+    weight: Callable[[Shapes, int, int], Shape | None]
+    loop_var: Callable[[Shapes, int, int], Shape | None]
+
+
+def _read_shape(s: Shapes, i: int, port: int, hint: Hint | None) -> Shape | None:
+    """The shape of operand `port` of reader i, from its other operands and its output's width."""
+    op = s.gi.ops[i]
+    if op == "MatMul":
+        ta, tb = _flag(s, i, "transpose_a"), _flag(s, i, "transpose_b")
+        if port == 1:
+            k = _dim(s.input_shape(i, 0), 0 if ta else 1)
+            n = traced_width(s, i, hint)
+            return (n, k) if tb else (k, n)
+        k = _dim(_operand(s, i, 1, hint), 1 if tb else 0)
+        return (k, None) if ta else (None, k)
+    if op == "BiasAdd" and port == 1:
+        c = _dim(s.input_shape(i, 0), -1)
+        return (c if c is not None else traced_width(s, i, hint),)
+    if op in _GATHERS and port == 0:
+        return (None, traced_width(s, i, hint))
+    return None
+
+
+def _flag(s: Shapes, i: int, key: str) -> bool:
+    a = s.gi.attr(i, key)
+    return a is not None and a.b
+
+
+def _operand(s: Shapes, c: int, k: int, hint: Hint | None) -> Shape | None:
+    got = s.input_shape(c, k)
+    if (got is None or len(got) != 2) and hint is not None:
+        got = hint.weight(s, c, k)
+    return got
+
+
+def _dim(shape: Shape | None, k: int) -> int | None:
+    return shape[k] if shape is not None and len(shape) == 2 else None
+
+
+def _before(s: Shapes, j: int, shape: Shape) -> Shape | None:
+    """The shape of the input of pass-through op j whose output (one of them) has `shape`."""
+    op = s.gi.ops[j]
+    if op == "Unpack":
+        ax = s.attr_int(j, "axis", 0) % (len(shape) + 1)
+        return (*shape[:ax], s.attr_int(j, "num", 1), *shape[ax:])
+    if op in ("Split", "SplitV"):
+        axis = s._input_const(j, 0 if op == "Split" else 2)
+        if axis is None or not shape:
+            return None
+        ax = axis[0] % len(shape)
+        if op == "Split":
+            n = s.attr_int(j, "num_split", 1)
+            total = shape[ax] * n if shape[ax] is not None else None
+        else:
+            sizes = s.int_values(j, 1)
+            ok = sizes is not None and all(d is not None and d >= 0 for d in sizes)
+            total = sum(sizes) if ok else None  # type: ignore[arg-type]
+        return (*shape[:ax], total, *shape[ax + 1 :])
+    if op in ("StridedSlice", "Slice"):
+        return None  # a slice does not say how big the whole was
+    return shape
+
+
+# The last dim of a traced tensor as scale * width + offset (a SplitV part of size -1 has an offset).
+Affine = tuple[Fraction, Fraction]
+
+
+def traced_width(s: Shapes, i: int, hint: Hint | None = None, limit: int = 64) -> int | None:
+    """The last dim of node i's output, from where it goes: a tensor derived from it (activations,
+    biases, the parts of a Split) meets an operand of known width in an element-wise op, or is
+    multiplied by a matrix whose rows are known."""
+    consumers = s.gi.all_consumers()
+    todo: list[tuple[int, int, Affine]] = [(i, 0, (Fraction(1), Fraction(0)))]
+    seen = set()
+    while todo and len(seen) < limit:
+        j, port, lin = todo.pop(0)
+        if (j, port) in seen:
+            continue
+        seen.add((j, port))
+        carried = hint.loop_var(s, j, port) if hint is not None else None
+        if carried:
+            return _solve(lin, carried[-1])
+        for c in consumers[j]:
+            for k, (p, pp, _) in enumerate(s.inputs(c)):
+                if p == j and pp == port:
+                    got = _width_step(s, c, k, lin, todo, hint)
+                    if got is not None:
+                        return got
+    return None
+
+
+def _solve(lin: Affine, w: int | None) -> int | None:
+    if w is None:
+        return None
+    width = (w - lin[1]) / lin[0]
+    return int(width) if width.denominator == 1 and width > 0 else None
+
+
+def _width_step(
+    s: Shapes, c: int, k: int, lin: Affine, todo: list, hint: Hint | None
+) -> int | None:
+    """One consumer c (reading the traced tensor on input k): the width if c fixes it, else queue
+    the outputs the trace goes on through."""
+    op = s.gi.ops[c]
+    scale, offset = lin
+    if op in _ELEMENTWISE and k < 2:
+        other = s.input_shape(c, 1 - k)
+        w = other[-1] if other else None
+        if w is not None and w > 1:
+            return _solve(lin, w)
+        todo.append((c, 0, lin))
+    elif op in _SAME:
+        todo.append((c, 0, lin))
+    elif op == "MatMul" and k == 0 and not _flag(s, c, "transpose_a"):
+        return _solve(lin, _dim(_operand(s, c, 1, hint), 1 if _flag(s, c, "transpose_b") else 0))
+    elif op == "Split" and k == 1 and _last_axis(s._input_const(c, 0)):
+        n = s.attr_int(c, "num_split", 1)
+        todo += [(c, out, (scale / n, offset / n)) for out in range(n)]
+    elif op == "SplitV" and k == 0 and _last_axis(s._input_const(c, 2)):
+        sizes = s.int_values(c, 1) or []
+        known = [d for d in sizes if d is not None and d >= 0]
+        if len(known) == len(sizes):
+            return _solve(lin, sum(known)) if sizes else None
+        if len(known) == len(sizes) - 1:  # one part of size -1 takes the rest
+            rest = next(n for n, d in enumerate(sizes) if d is None or d < 0)
+            todo.append((c, rest, (scale, offset - sum(known))))
+    return None
+
+
+def _last_axis(axis: list[int] | None) -> bool:
+    return axis is not None and axis[0] in (-1, 1)  # the corpus' and Keras' 2-D gates
+
+
+__all__ = ["Hint", "Shape", "Shapes", "broadcast", "traced_width", "weight_shape_from_use"]

@@ -32,7 +32,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from rnnviz.cellkinds import CELL_OPS, CallFeatures, gate_slices, recognise
+from rnnviz.cellkinds import CELL_KINDS, CELL_OPS, CallFeatures, gate_slices, recognise
 from rnnviz.reporting.graph import VARIABLE_OPS, GraphIndex, GraphSet, tensor_node, time_step
 from rnnviz.reporting.roles import roles_of
 from rnnviz.reporting.weights import _readers, _Walker
@@ -683,6 +683,12 @@ def _num_split(gi: GraphIndex, i: int) -> int:
 def _site_shape(graphs: GraphSet, site: tuple) -> tuple[int, ...]:
     fname, j = site
     gi = graphs.main if fname is None else graphs.function(fname)
+    if gi.ops[j] == "Placeholder":  # a shapeless captured variable: sized from its use
+        from rnnviz.reporting.weights import captured_shapes
+
+        inferred = captured_shapes(graphs).get(site)
+        if inferred is not None:
+            return inferred
     for key in ("shape", "value"):
         a = gi.attr(j, key)
         if a is None:
@@ -706,8 +712,6 @@ def _roles_of_call(
     if cell.kind == "lstm" and len(matmuls) > 1:
         roles[matmuls[-1]] = "projection"
     inside = set(ops)
-    from rnnviz.cellkinds import CELL_KINDS
-
     gates = CELL_KINDS[cell.kind].gates
     for i in ops:
         op = gi.ops[i]
@@ -718,7 +722,60 @@ def _roles_of_call(
                 act = _activation_after(gi, i, port, inside)
                 if act is not None:
                     roles[act] = f"gate:{gate.key}"
+    roles.update(_state_roles(gi, cell, ops, inside))  # the new state is what the op gives
     return roles
+
+
+def _state_roles(gi: GraphIndex, cell: Cell, ops: list[int], inside: set[int]) -> dict[int, str]:
+    """state:c / state:h on the ops of one call whose outputs the next step takes as its state:
+    read by the next call's ops (unrolled), or handed to NextIteration (a v1 loop body). Of an
+    LSTM's two, h is computed from c (h = o * tanh(c)); a one-state cell's is h."""
+    t = cell.call_of.get(ops[0], 0) if ops else 0
+    if t + 1 < cell.calls:
+        nxt = [i for i, k in cell.call_of.items() if k == t + 1]
+        carried = {p for i in nxt for p, _ in gi.data_inputs(i) if p in inside}
+    elif cell.form == "loop" and cell.function is None and "NextIteration" in gi.op_types:
+        carried = {_through_identity(gi, j) for j in _next_iterations(gi)} & inside
+    else:
+        return {}
+    carried = {i for i in carried if not gi.ops[i].startswith(_OUTPUT_WRITES)}
+    kind = CELL_KINDS.get(cell.kind)
+    if len(carried) == 2 and kind is not None and "c" in kind.states:
+        a, b = sorted(carried)
+        h = b if _reaches(gi, b, a, inside) else a
+        return {h: "state:h", (a if h == b else b): "state:c"}
+    return {i: "state:h" for i in carried} if len(carried) == 1 else {}
+
+
+_OUTPUT_WRITES = ("TensorArray", "TensorList")  # the step's output written out: not a state
+
+
+def _through_identity(gi: GraphIndex, j: int) -> int:
+    """The op whose output reaches node j's input 0 through Identity ops only."""
+    ins = gi.data_inputs(j)
+    while ins:
+        j = ins[0][0]
+        if gi.ops[j] != "Identity":
+            return j
+        ins = gi.data_inputs(j)
+    return j
+
+
+def _next_iterations(gi: GraphIndex) -> list[int]:
+    return [j for j, op in enumerate(gi.ops) if op == "NextIteration"]
+
+
+def _reaches(gi: GraphIndex, start: int, target: int, inside: set[int]) -> bool:
+    """True when `target` feeds `start` through ops of `inside` (a walk up the inputs)."""
+    todo, seen = [start], {start}
+    while todo:
+        for p, _ in gi.data_inputs(todo.pop()):
+            if p == target:
+                return True
+            if p in inside and p not in seen:
+                seen.add(p)
+                todo.append(p)
+    return False
 
 
 def _activation_after(gi: GraphIndex, split: int, port: int, inside: set[int]) -> int | None:
@@ -745,8 +802,9 @@ def _layers_and_directions(gi: GraphIndex, cells: list[Cell], p: _Pass) -> None:
             owner.setdefault(i, c)
     below: dict[int, set[int]] = defaultdict(set)
     for c, cell in enumerate(cells):
-        for i in cell.call_of:
-            for x in p.deps.get(i, ()):
+        # Only anchors have deps: on the window pass a few of the cell's ops, so read those.
+        for i in [i for i in p.deps if i in cell.call_of]:
+            for x in p.deps[i]:
                 o = owner.get(x)
                 if o is not None and o != c:
                     below[c].add(o)

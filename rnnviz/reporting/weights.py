@@ -12,7 +12,9 @@ site, or k+1 for `If`/`Case`) to where the tensor is made:
 
 * a variable node (VariableV2 / VarHandleOp): origin "variable";
 * a float `Const`: origin "frozen constant" (what `convert_variables_to_constants` leaves);
-* a resource placeholder of a `tf.function` graph: origin "captured input".
+* a resource placeholder of a `tf.function` graph: origin "captured input". A graph_def traced
+  from a tf.function gives those no shape; theirs is inferred from how the dataflow reads them
+  (`captured_shapes`, `shapes.weight_shape_from_use`), only for such graphs.
 
 Element-wise Mul and Add read a weight in two cases only: a bias added to a MatMul or convolution
 (x @ W + b), and a reused vector (an LSTM peephole: read by several calls, or carried into a loop
@@ -38,11 +40,14 @@ from rnnviz.reporting.graph import (
     GraphIndex,
     GraphSet,
     dtype_name,
+    output_port,
     shape_of_proto,
+    split_function_input,
     split_input,
 )
 from rnnviz.reporting.model import GateSlice
 from rnnviz.reporting.roles import role_of
+from rnnviz.reporting.shapes import Hint, Shapes, weight_shape_from_use
 
 # Ops that hand a weight on unchanged (or a slice of it: Keras splits its kernels and biases).
 PASS_THROUGH = frozenset(
@@ -132,6 +137,11 @@ class Weights:
     source: str  # in words: "variables", "frozen constants", "optimizer", joined with " + "
     node_of: dict[str, Site] = field(default_factory=dict)  # weight name -> its node
     readers: dict[str, list[tuple[Site, int]]] = field(default_factory=dict)  # -> (reader, port)
+    inferred: int = 0  # captured weights whose shape came from their use, not from the file
+    seeds: dict[int, tuple[int, ...]] = field(default_factory=dict)  # main node -> inferred shape
+    # Captured weights whose shape neither the file nor their use fixes (a convolution with SAME
+    # padding leaves its kernel's height and width open): not counted, named in a report note.
+    unsized: tuple[str, ...] = ()
 
     def by_site(self) -> dict[Site, str]:
         return {site: name for name, site in self.node_of.items()}
@@ -380,7 +390,7 @@ def find_weights(graphs: GraphSet, roles: Sequence[str], info: Any) -> Weights:
             words.append("optimizer")
 
     reader_map: dict[str, list[tuple[Site, int]]] = defaultdict(list)
-    frozen = captured = False
+    frozen = captured = shapeless = False
     for (reader, port), sites in readers.items():
         for site, crossed, mul_reads in sites:
             fname, j = site
@@ -401,12 +411,25 @@ def find_weights(graphs: GraphSet, roles: Sequence[str], info: Any) -> Weights:
             elif entry is None and op == "Placeholder":
                 meta = _placeholder_meta(gi, j)
                 if meta is None:
+                    shapeless = True  # a captured variable without a shape: sized from its use
                     continue
                 entry = (_site_name(walker, site), meta[0], meta[1], "captured input")
                 chosen[site] = entry
                 captured = True
             if entry is not None:
                 reader_map[entry[0]].append((reader, port))
+    inferred, seeds = 0, {}
+    unknown = _shapeless(walker, readers) if shapeless else {}
+    sized = captured_shapes(graphs, roles, info.signatures) if unknown else {}
+    unsized = tuple(sorted(_site_name(walker, site) for site in unknown if site not in sized))
+    if unknown:
+        for site, shape in sized.items():
+            name = _site_name(walker, site)
+            chosen[site] = (name, shape, "float32", "captured input")
+            reader_map[name] += unknown[site]
+            captured, inferred = True, inferred + 1
+            if site[0] is None:
+                seeds[site[1]] = shape
     if frozen:
         words.append("frozen constants")
     if captured:
@@ -420,7 +443,156 @@ def find_weights(graphs: GraphSet, roles: Sequence[str], info: Any) -> Weights:
         source=" + ".join(words) if words else "none",
         node_of={v[0]: site for site, v in chosen.items()},
         readers=dict(reader_map),
+        inferred=inferred,
+        seeds=seeds,
+        unsized=unsized,
     )
+
+
+def captured_shapes(
+    graphs: GraphSet, roles: Sequence[str] | None = None, signatures: Sequence = ()
+) -> dict[Site, tuple[int, ...]]:
+    """Inferred shapes of the shapeless captured weights (resource placeholders of a tf.function
+    graph), computed once per GraphSet; {} before the weight readers are known (no `roles`)."""
+    cached = getattr(graphs, "_captured_shapes", None)
+    if cached is not None:
+        return cached
+    known = getattr(graphs, "_weight_readers", None)
+    if roles is None and known is None:
+        return {}
+    roles = roles if roles is not None else known[0]  # type: ignore[index]
+    walker = _Walker(graphs)
+    unknown = _shapeless(walker, _readers(walker, roles))
+    out = infer_captured_shapes(walker, roles, signatures, unknown) if unknown else {}
+    graphs._captured_shapes = out  # type: ignore[attr-defined]
+    return out
+
+
+def _shapeless(walker: _Walker, readers: dict) -> dict[Site, list[tuple[Site, int]]]:
+    """Resource placeholders read as weights whose file gives no shape -> their readers."""
+    out: dict[Site, list[tuple[Site, int]]] = defaultdict(list)
+    for key, sites in readers.items():
+        for site, _, _ in sites:
+            gi = walker.graph(site[0])
+            j = site[1]
+            if gi.ops[j] == "Placeholder" and _is_resource(gi, j) and not _placeholder_meta(gi, j):
+                out[site].append(key)
+    return out
+
+
+def infer_captured_shapes(
+    walker: _Walker, roles: Sequence[str], signatures: Sequence, unknown: dict
+) -> dict[Site, tuple[int, ...]]:
+    """Shapes of the captured weights whose file gives none, from how their readers use them
+    (`shapes.weight_shape_from_use`), merged over every reader; only fully known shapes count.
+    A second round lets one weight's known dims fix another's (h @ U fixes h's width)."""
+    from rnnviz.reporting.loops import walk_loops
+
+    main = walker.graphs.main
+    shapes_of = _body_shapes(walk_loops(walker.graphs, roles, Shapes(main), signatures))
+    site_of = {(r, port): site for site, readers in unknown.items() for r, port in readers}
+    partial: dict[Site, tuple[int | None, ...]] = {}
+
+    def weight(s: Shapes, c: int, k: int) -> tuple[int | None, ...] | None:
+        site = site_of.get(((s.gi.function, c), k))
+        return partial.get(site) if site is not None else None
+
+    hint = Hint(weight, lambda s, j, port: _loop_var_shape(walker, s, j, port))
+
+    for _ in range(3):
+        before = dict(partial)
+        for site, readers in unknown.items():
+            for (fname, i), port in readers:
+                got = _use_shape(walker, shapes_of, fname, i, port, site, hint)
+                partial[site] = _merge(partial.get(site), got)
+        if partial == before:
+            break
+    return {
+        site: shape  # type: ignore[misc]
+        for site, shape in partial.items()
+        if shape and all(d is not None and d > 0 for d in shape)
+    }
+
+
+def _use_shape(
+    walker: _Walker, shapes_of: dict, fname: str | None, i: int, port: int, site: Site, hint: Any
+) -> tuple[int | None, ...] | None:
+    s = shapes_of.get(fname)
+    chain = _chain(walker, fname, i, port, site)
+    if s is None or chain is None or any(f not in shapes_of for f, _ in chain):
+        return None
+    return weight_shape_from_use(s, i, port, [(shapes_of[f], j) for f, j in chain], hint)
+
+
+def _loop_var_shape(walker: _Walker, s: Shapes, j: int, port: int) -> tuple | None:
+    """In a while body, output k is argument k at the next step: the shape of the argument that
+    output `port` of node j is returned as (None when j is no loop variable)."""
+    gi, fname = s.gi, s.gi.function
+    func = walker.graphs.function_def(fname) if fname is not None else None
+    if func is None or not any(
+        walker.graph(c).ops[n] in _WHILE for c, n, _ in walker.callers().get(fname, ())
+    ):
+        return None
+    for k, out in enumerate(func.signature.output_arg):
+        node, out_arg, idx, _ = split_function_input(func.ret.get(out.name, ""))
+        if gi.index.get(node) == j and output_port(gi.ops[j], out_arg, idx) == port:
+            return s.arg_shapes.get(gi.arg_names[k]) if k < len(gi.arg_names) else None
+    return None
+
+
+_WHILE = frozenset({"While", "StatelessWhile"})
+
+
+def _merge(a: tuple | None, b: tuple | None) -> tuple | None:
+    """Two partial shapes of one weight: known dims of either (None: no shape yet)."""
+    if a is None or b is None or len(a) != len(b):
+        return a if a is not None else b
+    return tuple(x if x is not None else y for x, y in zip(a, b, strict=True))
+
+
+def _body_shapes(walk: Any) -> dict[str | None, Shapes]:
+    """Graph (None: main) -> the Shapes of its first body in the walk (with its argument shapes)."""
+    out: dict[str | None, Shapes] = {}
+    todo = [walk.root]
+    while todo:
+        body = todo.pop()
+        out.setdefault(body.gi.function, body.shapes)
+        todo += [b for child in body.children for b in child.bodies]
+    return out
+
+
+def _chain(
+    walker: _Walker, fname: str | None, i: int, port: int, target: Site, depth: int = 0
+) -> list[Site] | None:
+    """The pass-through ops from input `port` of node i back to the weight at `target`
+    (reader side first), across function arguments; None when it does not lead there."""
+    gi = walker.graph(fname)
+    out: list[Site] = []
+    for _ in range(16):
+        got = _input_target(gi, i, port)
+        if got is None:
+            return None
+        j, arg = got
+        if arg is not None:
+            if depth > 8:
+                return None
+            for caller, node, offset in walker.callers().get(fname or "", ()):
+                rest = _chain(walker, caller, node, offset + arg, target, depth + 1)
+                if rest is not None:
+                    return out + rest
+            return None
+        if (fname, j) == target:
+            return out
+        if gi.ops[j] not in PASS_THROUGH:
+            return None
+        out.append((fname, j))
+        i, port = j, 1 if gi.ops[j] == "Split" else 0
+    return None
+
+
+def _is_resource(gi: GraphIndex, j: int) -> bool:
+    dtype = gi.attr(j, "dtype")
+    return dtype is not None and dtype_name(dtype.type) == "resource"
 
 
 def _readers(walker: _Walker, roles: Sequence[str]) -> dict[tuple[Site, int], list]:
@@ -454,9 +626,9 @@ def _find_readers(walker: _Walker, roles: Sequence[str]) -> dict[tuple[Site, int
             continue
         wanted = gi.op_types & READER_PORTS.keys()
         ops = gi.ops
-        for i in range(len(ops)):
+        for i in [i for i, op in enumerate(ops) if op in wanted]:
             op = ops[i]
-            if op not in wanted or (fname is None and roles[i] != "forward"):
+            if fname is None and roles[i] != "forward":
                 continue
             ports = READER_PORTS[op]
             if op in OP_WEIGHT_PORTS:

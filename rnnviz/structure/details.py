@@ -24,7 +24,7 @@ MAX_ATTR_CHARS = 60
 @functools.lru_cache(maxsize=4)
 def load_graph(path: str, mtime: float) -> GraphSet:
     """The cached GraphDef at `path`, parsed without TensorFlow (`mtime` keys the cache)."""
-    from tensorboard.compat.proto import graph_pb2
+    from rnnviz.reporting.protos import graph_pb2
 
     graph_def = graph_pb2.GraphDef()
     graph_def.ParseFromString(Path(path).read_bytes())

@@ -238,7 +238,11 @@ def _keras_entries() -> list[Entry]:
         Entry(
             "keras_conv_lstm2d_loop_function",
             "keras.build",
-            Truth((_cell("conv_lstm", "loop", inputs=1, units=2, kernel=3, side=6),), _loops(1)),
+            Truth(
+                (_cell("conv_lstm", "loop", inputs=1, units=2, kernel=3, side=6),),
+                _loops(1),
+                live_unsized=True,
+            ),
             {"container": "function"},
         ),
         Entry(

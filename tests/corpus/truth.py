@@ -89,6 +89,15 @@ class CellSize:
         peep = 3 * u if self.peepholes or self.kind in ("lstm_block", "block_lstm") else 0
         return (i + self.state) * g * u + g * u + peep + u * self.proj
 
+    def unsized_in_function(self) -> tuple[int, ...]:
+        """Sizes of the weights a tf.function graph leaves unsized for good: ConvLSTM's input and
+        recurrent kernels are convolved with SAME padding, so no tensor's shape depends on their
+        height and width (the file stores captured variables without shapes)."""
+        if self.kind != "conv_lstm":
+            return ()
+        k, i, u, g = self.kernel, self.inputs, self.units, GATES[self.kind]
+        return (k * k * i * g * u, k * k * u * g * u)
+
     def matmul_flops_per_step(self) -> int:
         """2*m*k*n with m = 1 (batch 1), over every weight block one step multiplies."""
         i, u, g = self.inputs, self.units, GATES[self.kind]
@@ -120,6 +129,15 @@ class Truth:
     inner_steps: int = 1  # a cell inside a nested loop runs steps * inner_steps times
     # The live graph holds gradients and an optimizer: one gradient loop per forward loop.
     trained: bool = False
+    # The live file is a tf.function graph whose captured weights have no shape: those that no
+    # use fixes either cannot be counted there (the frozen twin has them as constants).
+    live_unsized: bool = False
+
+    @property
+    def unsized(self) -> tuple[int, ...]:
+        if not self.live_unsized:
+            return ()
+        return tuple(n for c in self.cells for n in c.unsized_in_function())
 
     @property
     def params(self) -> int:
