@@ -231,6 +231,14 @@
         if (marked && cy.$(".selected").empty()) selectMarked(cy, id);
       });
     };
+    // Cytoscape caches where its container sits on the page and refreshes that only on a window
+    // resize or scroll. The page above the panels grows after the first view (status lines,
+    // stats), so the cache goes stale and a click lands on whatever is drawn some pixels away.
+    // Forget it whenever the pointer enters or presses (capture: before cytoscape reads it).
+    const stale = () => cy.renderer().invalidateContainerClientCoordsCache();
+    for (const kind of ["mouseenter", "mousedown", "touchstart", "wheel"]) {
+      cy.container().addEventListener(kind, stale, { capture: true, passive: true });
+    }
     cy.on("zoom resize", refresh);
     cy.on("pan", () => minimap(cy, id));
     cy.on("add remove", refresh);

@@ -50,7 +50,7 @@ def layout(cfg: Settings) -> Any:
                         options=spec_options(),
                         value=DEFAULT_SPEC,
                         clearable=False,
-                        style={"minWidth": "420px"},
+                        style={"minWidth": "420px", "maxWidth": "640px", "flex": "1 1 420px"},
                     ),
                     html.Label("Time steps T"),
                     html.Div(
@@ -63,6 +63,9 @@ def layout(cfg: Settings) -> Any:
                             marks=marks,
                             updatemode="mouseup",
                             tooltip={"placement": "bottom"},
+                            # Dash 4 adds a number box of its own; ours (below) checks the
+                            # value and says why a T was kept, and two boxes wrapped the row.
+                            allow_direct_input=False,
                         ),
                         style={"width": "460px"},
                     ),
