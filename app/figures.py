@@ -74,6 +74,20 @@ STYLESHEET: list[dict[str, Any]] = [
         "selector": ".loop",
         "style": {"background-color": "#ffd59e", "border-width": 2, "width": 210, "height": 90},
     },
+    # A block widened by the server so that its label is legible when the view is fitted.
+    {"selector": "node[w]", "style": {"width": "data(w)"}},
+    {"selector": "node[h]", "style": {"height": "data(h)"}},
+    # The finer ranges (or steps) inside a range block: explorer.js shows them once zoomed in
+    # far enough to read their labels (semantic zoom), the range's label then goes above it.
+    {
+        "selector": ".sub",
+        "style": {
+            "display": "none",
+            "border-color": "#ffffff",
+            "border-width": 1,
+            "shape": "round-rectangle",
+        },
+    },
     {"selector": ".bw", "style": {"border-style": "dashed", "border-width": 3, "color": "#222"}},
     {
         "selector": ":parent",
@@ -206,7 +220,7 @@ def legend_items(layers: int = 3, bidirectional: bool = True) -> list[tuple[str,
 def _classes(node: Mapping[str, Any]) -> list[str]:
     kind = node["kind"]
     classes = [kind]
-    if node.get("layer") is not None and kind == "step":
+    if node.get("layer") is not None and kind in ("step", "sub"):
         classes.append(f"layer{node['layer'] % len(_LAYER_COLOURS)}")
     if node.get("direction") == "bw":
         classes.append("bw")
@@ -222,6 +236,9 @@ def _classes(node: Mapping[str, Any]) -> list[str]:
 def _tip(node: Mapping[str, Any]) -> str:
     if node.get("tip"):
         return str(node["tip"])
+    if node["kind"] == "sub":
+        where = f"layer {node['layer']}, {node['direction']}"
+        return f"{node['label']}\n{where}, in {node['block']}\nclick the range's frame: open it"
     if node["kind"] in ("step", "role", "loop"):
         where = ""
         if node.get("layer") is not None:
@@ -239,8 +256,6 @@ def cyto_elements(view: View) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     for node in view.nodes:
         data = {k: v for k, v in node.items() if k not in ("x", "y") and v is not None}
-        if data.get("direction") == "bw" and data["kind"] == "step":
-            data["short"] = "◀ " + str(data.get("short", ""))
         data["tip"] = _tip(node)
         element: dict[str, Any] = {"data": data, "classes": " ".join(_classes(node))}
         if "x" in node and not node.get("expanded"):  # a compound takes its place from children

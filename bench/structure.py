@@ -13,14 +13,24 @@ networkx layers; Graphviz `dot` for the ops inside a block), and the whole block
 on the same graphs. Judges: edge crossings, and the labels a 760 x 560 px panel shows at fit
 (today: font 11 x zoom; now: labels kept at 12 px on screen, shown when they fit their box).
 
+With `--base DIR` (a checkout of another commit, e.g. `git worktree add --detach /tmp/base main`)
+`--layout` also draws the first view with that checkout's code (a subprocess with PYTHONPATH=DIR)
+and both are judged alike (`first_view_legibility`): the collapsed view fitted into the panel of a
+1600 x 1000 window (756 x 560 px), each block's label drawn by explorer.js's rule (its full label,
+else its short one, else none, at max(12, 12 / zoom) model px): blocks labelled / drawn, the
+smallest and median label on screen, elements sent.
+
 Time to first view (`--browser`): `rnnviz serve` on a fresh cache, headless Chromium opens
 `/?spec=multi_static_lstm&steps=T`: seconds until both panels are drawn (cold: the build runs;
-warm: a second page load, cached), and the elements each panel received.
+warm: a second page load, cached), the elements each panel received, and the static panel's
+labels as the page draws them (blocks labelled / drawn, min and median px). `--cache DIR` reuses a
+cache (cold is then warm too), `--base DIR` serves another checkout, `--shots DIR` saves a
+screenshot of each first view (explorer_T<T>.png).
 
     .venv/bin/python bench/structure.py              # T = 784 (first run builds: ~1 min)
     .venv/bin/python bench/structure.py --steps 28 200 784
-    .venv/bin/python bench/structure.py --layout --steps 28 200 784
-    .venv/bin/python bench/structure.py --browser --steps 28 200 784
+    .venv/bin/python bench/structure.py --layout --steps 28 200 784 [--base /tmp/base]
+    .venv/bin/python bench/structure.py --browser --steps 28 200 784 [--cache DIR] [--shots DIR]
 """
 
 from __future__ import annotations
@@ -162,11 +172,104 @@ def _legible_now(view, zoom: float) -> tuple[float, int]:
     fs = max(12, FAR_PX / zoom)
     n = 0
     for node in view.nodes:
-        if node["kind"] in ("step", "role", "loop"):
-            w = 150 if node["kind"] == "step" else 210
-            h = 76 if node["kind"] != "loop" else 90
+        if node["kind"] in BLOCK_SIZES:
+            w, h = _box(node)
             n += _shown(node["label"], fs, w, h) or _shown(node.get("short", ""), fs, w, h)
     return fs * zoom, n
+
+
+# ---- legibility of the first view, as the browser draws it ------------------------------------
+
+VIEW_PANEL_W, VIEW_PANEL_H, FIT_PAD = 756, 560, 12  # the panel of a 1600 x 1000 window
+BLOCK_SIZES = {"step": (150, 76), "role": (210, 76), "loop": (210, 90)}  # app/figures.py
+
+
+def _box(node: dict) -> tuple[float, float]:
+    w, h = BLOCK_SIZES[node["kind"]]
+    return node.get("w") or w, node.get("h") or h
+
+
+def first_view_legibility(nodes: list[dict], n_elements: int) -> dict[str, object]:
+    """The collapsed view fitted into the panel: blocks labelled / drawn and label px on screen,
+    each block drawn by explorer.js's rule (full label, else short, else none)."""
+    blocks = [n for n in nodes if n["kind"] in BLOCK_SIZES]
+    x1 = min(n["x"] - _box(n)[0] / 2 for n in blocks)
+    x2 = max(n["x"] + _box(n)[0] / 2 for n in blocks)
+    y1 = min(n["y"] - _box(n)[1] / 2 for n in blocks)
+    y2 = max(n["y"] + _box(n)[1] / 2 for n in blocks)
+    zoom = min((VIEW_PANEL_W - 2 * FIT_PAD) / (x2 - x1), (VIEW_PANEL_H - 2 * FIT_PAD) / (y2 - y1))
+    fs = max(12, FAR_PX / zoom)
+    px = []
+    for n in blocks:
+        w, h = _box(n)
+        short = n.get("short") or ""
+        if n["kind"] == "step" and n.get("direction") == "bw" and not short.startswith("◀"):
+            short = "◀ " + short  # what app/figures.py added before the view did
+        if _shown(n["label"], fs, w, h) or (short and _shown(short, fs, w, h)):
+            px.append(fs * zoom)
+    px.sort()
+    return {
+        "zoom": zoom,
+        "labelled": len(px),
+        "drawn": len(blocks),
+        "min_px": px[0] if px else float("nan"),
+        "median_px": px[len(px) // 2] if px else float("nan"),
+        "elements": n_elements,
+    }
+
+
+_DUMP_VIEW = """
+import json, sys
+from rnnviz.structure import make_view, partition
+from rnnviz.tfcompat import tf
+gd = tf.compat.v1.GraphDef()
+gd.ParseFromString(open(sys.argv[1], "rb").read())
+v = make_view(partition(gd))
+keys = ("id", "kind", "label", "short", "x", "y", "w", "h", "direction")
+nodes = [{k: n.get(k) for k in keys} for n in v.nodes]
+print(json.dumps({"n_elements": v.n_elements, "group": v.group,
+                  "sub_group": getattr(v, "sub_group", v.group), "nodes": nodes}))
+"""
+
+
+def _view_with(checkout: Path, steps: int) -> dict:
+    """The first view of the T=`steps` graph drawn by the code of `checkout`."""
+    _load(steps)  # builds the GraphDef if needed
+    pb, _ = _paths(steps)
+    env = dict(os.environ, PYTHONPATH=str(checkout))
+    done = subprocess.run(
+        [sys.executable, "-c", _DUMP_VIEW, str(pb)],
+        env=env,
+        cwd=checkout,  # sys.path[0] of `-c` is the working directory
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def print_legibility(steps_list: list[int], base: Path | None) -> None:
+    here = Path(__file__).resolve().parent.parent
+    checkouts = ([("before", base)] if base else []) + [("after", here)]
+    print(
+        f"{'T':>5}  {'code':<7} {'steps/block':>11} {'zoomed in':>9} {'labelled':>9} "
+        f"{'min px':>6} {'median px':>9} {'fit zoom':>8} {'elements':>8}"
+    )
+    for steps in steps_list:
+        for name, checkout in checkouts:
+            v = _view_with(checkout, steps)
+            r = first_view_legibility(v["nodes"], v["n_elements"])
+            finer = v["sub_group"] if v["sub_group"] < v["group"] else "-"
+            print(
+                f"{steps:>5}  {name:<7} {v['group']:>11} {finer:>9} "
+                f"{r['labelled']:>4}/{r['drawn']:<4} {r['min_px']:>6.1f} {r['median_px']:>9.1f} "
+                f"{r['zoom']:>8.3f} {r['elements']:>8}"
+            )
+    print(
+        f"The collapsed view fitted into a {VIEW_PANEL_W} x {VIEW_PANEL_H} px panel (1600 x 1000 "
+        "window); labelled: blocks whose label (full or short) fits its box at >= 12 px on "
+        "screen; zoomed in: steps per finer range drawn inside a range block once legible."
+    )
 
 
 def _dot_blocks(view) -> dict:
@@ -197,8 +300,10 @@ def measure_layout(steps: int) -> list[dict[str, object]]:
         layouts["today's grid"] = {n["id"]: (n["x"], n["y"]) for n in before.nodes}
     for name, pos in layouts.items():
         zoom = _fit_zoom(pos)
+        drawn = len(now.block_ids())
         if name == "today's grid":
             px, labelled = 11 * zoom, len(before.block_ids())  # every label drawn, at 11 x zoom
+            drawn = labelled
         else:
             px, labelled = _legible_now(now, zoom)
         rows.append(
@@ -208,7 +313,7 @@ def measure_layout(steps: int) -> list[dict[str, object]]:
                 "layout": name,
                 "crossings": crossings(pos, edges),
                 "label_px": px,
-                "labelled": f"{labelled}/{len(now.block_ids())}",
+                "labelled": f"{labelled}/{drawn}",
             }
         )
     # Inside a block: the ops of one step block (today's hand grid against dot).
@@ -249,7 +354,9 @@ def _load(steps: int):
     return graph_def, [SimpleNamespace(**d) for d in json.loads(record.read_text())]
 
 
-def print_layout(steps_list: list[int]) -> None:
+def print_layout(steps_list: list[int], base: Path | None = None) -> None:
+    print_legibility(steps_list, base)
+    print()
     rows = [r for t in steps_list for r in measure_layout(t)]
     print(f"{'T':>5}  {'what':<22} {'layout':<26} {'crossings':>9} {'label px':>9} {'labelled':>9}")
     for r in rows:
@@ -297,6 +404,23 @@ return out;
 """
 
 
+_LABELS_JS = """
+const cy = document.getElementById('cyto-static')._cyreg.cy;
+const z = cy.zoom(); const px = []; let drawn = 0;
+cy.nodes('.step, .role, .loop').forEach((n) => {
+  if (n.style('display') === 'none') return;
+  drawn += 1;
+  const text = String(n.style('label') || '').trim();
+  if (!text || Number(n.style('text-opacity')) === 0) return;
+  px.push(parseFloat(n.style('font-size')) * z);
+});
+px.sort((a, b) => a - b);
+return {drawn, labelled: px.length, min: px.length ? px[0] : null,
+        median: px.length ? px[Math.floor(px.length / 2)] : null, zoom: z,
+        w: cy.width(), h: cy.height()};
+"""
+
+
 def _first_view(driver, url: str, timeout: float) -> tuple[float, list[int]]:
     started = time.perf_counter()
     driver.get(url)
@@ -308,13 +432,28 @@ def _first_view(driver, url: str, timeout: float) -> tuple[float, list[int]]:
     return float("nan"), [0, 0]
 
 
-def measure_browser(steps_list: list[int], timeout: float = 1200) -> list[dict[str, object]]:
+def measure_browser(
+    steps_list: list[int],
+    timeout: float = 1200,
+    *,
+    base: Path | None = None,
+    cache: Path | None = None,
+    shots: Path | None = None,
+) -> list[dict[str, object]]:
     import shutil
     import socket
     import tempfile
 
     tmp = Path(tempfile.mkdtemp(prefix="rnnviz-bench-view-"))
-    env = dict(os.environ, RNNVIZ_CACHE_DIR=str(tmp / "cache"), RNNVIZ_RUNS_DIR=str(tmp / "runs"))
+    env = dict(
+        os.environ,
+        RNNVIZ_CACHE_DIR=str(cache or tmp / "cache"),
+        RNNVIZ_RUNS_DIR=str(tmp / "runs"),
+        RNNVIZ_MAX_STEPS=str(max(max(steps_list), 784)),
+        RNNVIZ_DEFAULT_STEPS=str(steps_list[0]),
+    )
+    if base is not None:
+        env["PYTHONPATH"] = str(base)
     exe = Path(sys.executable).parent / "rnnviz"
     cmd = [str(exe), "serve", "--host", "127.0.0.1", "--port", str(BENCH_PORT)]
     server = subprocess.Popen(
@@ -335,7 +474,14 @@ def measure_browser(steps_list: list[int], timeout: float = 1200) -> list[dict[s
                 cold, counts = _first_view(driver, url, timeout)
                 driver.get("about:blank")
                 warm, _ = _first_view(driver, url, timeout)
-                rows.append({"T": steps, "cold_s": cold, "warm_s": warm, "elements": counts})
+                time.sleep(1.5)  # explorer.js relabels on the next frames
+                labels = driver.execute_script(_LABELS_JS)
+                if shots is not None:
+                    shots.mkdir(parents=True, exist_ok=True)
+                    driver.save_screenshot(str(shots / f"explorer_T{steps}.png"))
+                rows.append(
+                    {"T": steps, "cold_s": cold, "warm_s": warm, "elements": counts, **labels}
+                )
         finally:
             driver.quit()
     finally:
@@ -345,15 +491,31 @@ def measure_browser(steps_list: list[int], timeout: float = 1200) -> list[dict[s
     return rows
 
 
-def print_browser(steps_list: list[int]) -> None:
-    rows = measure_browser(steps_list)
-    print(f"{'T':>5}  {'cold s':>7}  {'warm s':>7}  {'elements static/dynamic':>24}")
+def print_browser(
+    steps_list: list[int],
+    *,
+    base: Path | None = None,
+    cache: Path | None = None,
+    shots: Path | None = None,
+) -> None:
+    rows = measure_browser(steps_list, base=base, cache=cache, shots=shots)
+    print(
+        f"{'T':>5}  {'cold s':>7}  {'warm s':>7}  {'elements static/dynamic':>24}  "
+        f"{'labelled':>9}  {'min px':>6}  {'median px':>9}  {'zoom':>6}  panel"
+    )
     for r in rows:
         static, dynamic = r["elements"]
-        print(f"{r['T']:>5}  {r['cold_s']:>7.1f}  {r['warm_s']:>7.1f}  {static:>12}/{dynamic:<11}")
+        lo = f"{r['min']:.1f}" if r["min"] is not None else "-"
+        mid = f"{r['median']:.1f}" if r["median"] is not None else "-"
+        print(
+            f"{r['T']:>5}  {r['cold_s']:>7.1f}  {r['warm_s']:>7.1f}  {static:>12}/{dynamic:<11}  "
+            f"{r['labelled']:>4}/{r['drawn']:<4}  {lo:>6}  {mid:>9}  {r['zoom']:>6.3f}  "
+            f"{r['w']:.0f}x{r['h']:.0f}"
+        )
     print(
         "cold: a fresh cache (the page starts the build of both graphs); warm: the same URL "
-        "loaded again. Until both panels are drawn, as the page sees it (headless Chromium)."
+        "loaded again. Until both panels are drawn, as the page sees it (headless Chromium, "
+        "1600 x 1000). labelled: blocks of the static panel's first view drawn with a label."
     )
 
 
@@ -362,16 +524,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--steps", type=int, nargs="+", default=[784])
     parser.add_argument("--layout", action="store_true", help="crossings and label size")
     parser.add_argument("--browser", action="store_true", help="time to first view in Chromium")
+    parser.add_argument("--base", type=Path, help="a checkout to compare with (before)")
+    parser.add_argument("--cache", type=Path, help="--browser: reuse this cache directory")
+    parser.add_argument("--shots", type=Path, help="--browser: save first-view screenshots here")
     parser.add_argument("--make", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.make:
         make_graph(args.make)
         return 0
     if args.layout:
-        print_layout(args.steps)
+        print_layout(args.steps, args.base)
         return 0
     if args.browser:
-        print_browser(args.steps)
+        print_browser(args.steps, base=args.base, cache=args.cache, shots=args.shots)
         return 0
     rows = [measure(t) for t in args.steps]
     cols = [

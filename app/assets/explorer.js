@@ -1,8 +1,13 @@
 /* rnnviz graph explorer: the browser half of a structure panel (app/panels.py builds the DOM).
  *
  * - Labels stay legible: every drawn label is at least 12 px on screen. Zoomed out, a node shows
- *   its short label ("t5", "while loop") or none if even that does not fit its box (semantic zoom:
- *   far out step ranges, nearer full block labels, closest the ops of expanded blocks).
+ *   its short label ("t5", "while loop") or none if even that does not fit its box (the server
+ *   sizes the first view so that every block's short label fits). Semantic zoom: far out step
+ *   ranges ("t0–19"), nearer their full labels, then the finer ranges or single steps inside each
+ *   range (class "sub", shown only once all of a range's labels fit; the range's own label then
+ *   sits above it), closest the ops of expanded blocks.
+ * - After an expansion the camera zooms in as far as the opened block's labels need to be read
+ *   (gates, c/h updates, weights with shapes), keeping the rest in view when it still fits.
  * - Toolbar: fit, zoom in/out, reset (the server closes the blocks; here: fit), PNG/SVG export.
  * - Minimap for graphs larger than the panel; resizing the window refits.
  * - Hover tooltips (data.tip); the selection and its neighbours highlighted; the element the
@@ -16,6 +21,8 @@
   // After an expansion the camera zooms out to keep what was on screen, but not below the zoom
   // at which a block's short label ("t5") still fits its box: past that the block alone is kept.
   const KEEP_ZOOM_FLOOR = 0.2;
+  // The zoom an opened block is shown at, at most: its widest labels (op names) may need more.
+  const READ_ZOOM_MAX = 1.2;
   const attached = new WeakSet();
   let tip = null;
 
@@ -31,43 +38,89 @@
     return widest * fs * CHAR_W <= w * 0.96 && lines.length * fs * 1.2 <= h;
   }
 
+  function baseFont(n) {
+    let base = n.scratch("_base");
+    if (base === undefined) {
+      base = parseFloat(n.style("font-size")) || 12;
+      n.scratch("_base", base);
+    }
+    return base;
+  }
+
   function relabel(cy) {
     const z = cy.zoom();
     cy.batch(() => {
+      // Semantic zoom: a range block shows its finer ranges once every one of their labels fits.
+      const open = new Map();
+      cy.nodes(".sub").forEach((n) => {
+        const fs = Math.max(baseFont(n), FAR_PX / z);
+        const ok = fits(n.data("short"), fs, n.data("w"), n.data("h"));
+        const b = n.data("block");
+        open.set(b, (open.has(b) ? open.get(b) : true) && ok);
+      });
       cy.nodes().forEach((n) => {
-        let base = n.scratch("_base");
-        if (base === undefined) {
-          base = parseFloat(n.style("font-size")) || 12;
-          n.scratch("_base", base);
+        const fs = Math.max(baseFont(n), FAR_PX / z);
+        const sub = n.hasClass("sub");
+        if (sub) {
+          const show = open.get(n.data("block"));
+          n.style("display", show ? "element" : "none");
+          if (!show) return;
         }
-        const fs = Math.max(base, FAR_PX / z);
         const parent = n.isParent();
+        const above = !sub && !!n.data("subs") && open.get(n.id()); // its label over its box
         const w = parent ? n.boundingBox({ includeLabels: false }).w : n.width();
-        const h = parent ? Infinity : n.height();
+        const h = parent || above ? Infinity : n.height();
         let text = n.data("label") || "";
-        if (parent) text = text.replace(/\n/g, " · "); // an open block's title: one line
+        if (parent || above) text = text.replace(/\n/g, " · "); // a title: one line
         if (!fits(text, fs, w, h)) text = n.data("short") || "";
         if (!fits(text, fs, w, h)) text = "";
         // An empty label is not a valid bypass value: hide with text-opacity instead.
-        n.style({ label: text || " ", "text-opacity": text ? 1 : 0, "font-size": fs, "text-max-width": w });
+        const style = { label: text || " ", "text-opacity": text ? 1 : 0, "font-size": fs, "text-max-width": w };
+        if (n.data("subs")) {
+          style["text-valign"] = above ? "top" : "center";
+          style.color = above ? "#222" : n.hasClass("bw") ? "#222" : "#fff";
+        }
+        n.style(style);
       });
       cy.edges("[label]").style("font-size", Math.max(12, FAR_PX / z));
     });
+  }
+
+  /* The zoom at which the labels inside an opened block fit their boxes (0: not opened). */
+  function readZoom(n) {
+    if (!n.isParent()) return 0;
+    let need = 0;
+    n.descendants().forEach((c) => {
+      if (c.isParent()) return;
+      const lines = String(c.data("label") || "").split("\n");
+      const widest = Math.max(...lines.map((l) => l.length));
+      need = Math.max(need, (widest * FAR_PX * CHAR_W) / (c.width() * 0.96), (lines.length * FAR_PX * 1.2) / c.height());
+    });
+    return Math.min(need, READ_ZOOM_MAX, n.cy().maxZoom());
+  }
+
+  /* Zoom to `z` on `eles`: centred on each axis where it fits, else its start (title) shown. */
+  function showAt(cy, eles, z) {
+    const bb = eles.boundingBox({ includeLabels: true });
+    cy.zoom(z);
+    const x = bb.w * z <= cy.width() * 0.95 ? cy.width() / 2 - (bb.x1 + bb.w / 2) * z : 20 - bb.x1 * z;
+    const y = bb.h * z <= cy.height() * 0.95 ? cy.height() / 2 - (bb.y1 + bb.h / 2) * z : 20 - bb.y1 * z;
+    cy.pan({ x, y });
   }
 
   function graphBox(cy) {
     return cy.elements().boundingBox({ includeLabels: false });
   }
 
-  function bringIntoView(cy, eles) {
+  function bringIntoView(cy, eles, floor = 0) {
     if (!eles || eles.empty()) return;
     const bb = eles.boundingBox({ includeLabels: true }); // an open block's title too
     const ext = cy.extent();
     if (bb.w > ext.w * 0.95 || bb.h > ext.h * 0.95) {
-      // Bigger than the panel: zoom out around it (never in), so all of it stays visible.
+      // Bigger than the panel: zoom out around it (never in), so all of it stays visible, but
+      // not below `floor` (its labels read): then its start is shown.
       const z = Math.min(cy.zoom(), (cy.width() * 0.95) / bb.w, (cy.height() * 0.95) / bb.h);
-      cy.zoom(z);
-      cy.pan({ x: cy.width() / 2 - (bb.x1 + bb.w / 2) * z, y: cy.height() / 2 - (bb.y1 + bb.h / 2) * z });
+      showAt(cy, eles, Math.max(z, floor));
       return;
     }
     const e = cy.extent();
@@ -135,7 +188,7 @@
     ctx.fillStyle = "#fff";
     ctx.fillRect(0, 0, canvas.width, canvas.height);
     cy.nodes().forEach((n) => {
-      if (n.isParent()) return;
+      if (n.isParent() || n.style("display") === "none") return;
       const p = n.position();
       ctx.fillStyle = n.style("background-color");
       ctx.fillRect(ox + (p.x - n.width() / 2 - bb.x1) * s, oy + (p.y - n.height() / 2 - bb.y1) * s,
@@ -248,14 +301,24 @@
         // Keep what was on screen before the click on screen, plus the block that changed.
         // The zoom stays; the camera pans only as far as needed to show the block, and the
         // nodes that were on screen before the click too when they still fit around it.
+        // An opened block is shown at least at the zoom its labels need (readZoom).
         const n = cy.getElementById(lastTapped);
         const block = n.union(n.descendants());
+        const floor = readZoom(n);
         let keep = block;
         seen.forEach((nid) => { keep = keep.union(cy.getElementById(nid)); });
         const kb = keep.boundingBox({ includeLabels: false });
         const fitZ = Math.min((cy.width() * 0.95) / kb.w, (cy.height() * 0.95) / kb.h);
-        if (fitZ >= Math.min(cy.zoom(), KEEP_ZOOM_FLOOR)) bringIntoView(cy, keep);
-        else bringIntoView(cy, block);
+        if (floor && cy.zoom() < floor && fitZ >= floor) showAt(cy, keep, floor);
+        else if (floor && cy.zoom() < floor) {
+          // Zoom in about the middle of what was on screen, then pan only as far as the block
+          // needs: the neighbours it was seen with stay in view as far as they fit.
+          cy.zoom({ level: floor, renderedPosition: { x: cy.width() / 2, y: cy.height() / 2 } });
+          bringIntoView(cy, block, floor);
+        }
+        else if (fitZ >= Math.max(Math.min(cy.zoom(), KEEP_ZOOM_FLOOR), floor)) bringIntoView(cy, keep, floor);
+        else bringIntoView(cy, block, floor);
+        relabel(cy);
         lastTapped = null;
       }
       minimap(cy, id);

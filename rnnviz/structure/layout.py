@@ -139,19 +139,24 @@ def grid(
     rows: Sequence[tuple[int, str]],
     n_groups: int,
     group: int,
+    n_cols: int | None = None,
 ) -> dict[str, tuple[int, int]]:
     """(column, row) of every drawn block: steps on a time x (layer, direction) grid, the rest
     layered around it in dependency order (blocks feeding the steps left, the rest right).
 
     A long time axis is wrapped into bands of `n_cols` steps stacked vertically (like lines of
-    text), so a panel keeps a readable aspect ratio instead of a thin strip."""
+    text), so a panel keeps a readable aspect ratio instead of a thin strip; `n_cols` sets the
+    steps per band (the view picks it so that the labels stay legible)."""
     row_of = {r: i for i, r in enumerate(rows)}
     n_rows = max(len(rows), 1)
-    n_cols = 0
-    if n_groups:
+    if n_groups and n_cols:
+        n_cols = min(n_cols, n_groups)
+    elif n_groups:
         # Band width for a roughly panel-shaped grid; short sequences stay on one line.
         square = math.ceil(math.sqrt(n_groups * (n_rows + 1) * CELL_H / CELL_W * 1.4))
         n_cols = min(n_groups, max(square, BAND_MIN))
+    else:
+        n_cols = 0
     cells: dict[str, tuple[int, int]] = {}
     steps = "__steps__"
     first: dict[str, int] = {}
