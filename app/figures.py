@@ -280,6 +280,9 @@ def view_summary(view: View) -> str:
         text += f"; {part.time_steps} time steps"
         if view.group > 1:
             text += f" in ranges of {view.group}"
+        if view.sub_group < view.group:
+            finer = "single steps" if view.sub_group == 1 else f"ranges of {view.sub_group}"
+            text += f" (zoom in for {finer})"
     if part.loops:
         text += f"; {len(part.loops)} while loop(s)"
     if view.hidden_edges:

@@ -273,6 +273,7 @@ _LABELS_JS = """
 const cy = document.getElementById(arguments[0])._cyreg.cy;
 const z = cy.zoom(); const out = [];
 cy.nodes().forEach((n) => {
+  if (n.style('display') === 'none') return;  // not drawn (a finer range while zoomed out)
   const text = String(n.style('label') || '').trim();
   if (!text || Number(n.style('text-opacity')) === 0) return;
   out.push({id: n.id(), kind: n.data('kind'), px: parseFloat(n.style('font-size')) * z});
@@ -329,25 +330,97 @@ def test_first_view_labels_are_at_least_11px(server: dict, browser: Any) -> None
     _screenshot(d, "explorer_first_view.png")
 
 
+_INNER_JS = """
+const cy = document.getElementById(arguments[0])._cyreg.cy;
+const out = {full: 0, other: 0, px: 99};
+cy.nodes().forEach((n) => {
+  if (n.data('block') !== arguments[1] || n.isParent()) return;
+  const text = String(n.style('label') || '').trim();
+  const shown = text && Number(n.style('text-opacity')) !== 0;
+  if (shown && text === String(n.data('label')).trim()) out.full += 1; else out.other += 1;
+  if (shown) out.px = Math.min(out.px, parseFloat(n.style('font-size')) * cy.zoom());
+});
+return out;
+"""
+
+
+def _inner_labels(driver: Any, graph_id: str, block: str) -> dict[str, Any]:
+    """Inside an opened block: parts drawn with their full label, the others, the smallest px."""
+    return driver.execute_script(_INNER_JS, graph_id, block)
+
+
 def test_expand_two_blocks_in_a_row(server: dict, browser: Any) -> None:
     d = browser
     gid = ids.GRAPH["static"]
     _open_default(d, server["url"] + "/")
     _click_block(d, gid, "L0/fw/t2")
     _until("the first cell view", lambda: _cy_count(d, gid, 'node[parent = "L0/fw/t2"]') > 5)
-    # The other blocks stay in view and clickable: a real click on another one opens it.
-    assert _in_view(d, gid, "L0/fw/t6")
-    _click_block(d, gid, "L0/fw/t6")
-    _until("the second cell view", lambda: _cy_count(d, gid, 'node[parent = "L0/fw/t6"]') > 5)
+    # The camera zooms in as far as the cell reads: every part (gates by name, c/h updates,
+    # weights with their shapes) drawn with its full label, >= 11 px.
+    inner = _until("the cell read", lambda: (r := _inner_labels(d, gid, "L0/fw/t2"))["full"] and r)
+    assert inner["other"] == 0 and inner["px"] >= 11, inner
+    # The next step stays in view and clickable: a real click on it opens it.
+    assert _in_view(d, gid, "L0/fw/t3")
+    _click_block(d, gid, "L0/fw/t3")
+    _until("the second cell view", lambda: _cy_count(d, gid, 'node[parent = "L0/fw/t3"]') > 5)
     assert _cy_count(d, gid, 'node[parent = "L0/fw/t2"]') > 5  # the first stays open
-    for block in ("L0/fw/t2", "L0/fw/t6", "L0/fw/t0", "L0/fw/t7"):
+    for block in ("L0/fw/t2", "L0/fw/t3"):
         assert _in_view(d, gid, block), block
+    assert _inner_labels(d, gid, "L0/fw/t3")["other"] == 0
     assert min(lab["px"] for lab in _labels(d, gid)) >= 11
     # A click on a gate shows it (details) and keeps the block open.
-    _click_block(d, gid, "L0/fw/t6::gi")
+    _click_block(d, gid, "L0/fw/t3::gi")
     _until("the details", lambda: "input gate" in _text(d, f"{gid}-details"))
-    assert _cy_count(d, gid, 'node[parent = "L0/fw/t6"]') > 5
+    assert _cy_count(d, gid, 'node[parent = "L0/fw/t3"]') > 5
     _screenshot(d, "explorer_two_blocks.png")
+
+
+def test_long_sequence_first_view_and_semantic_zoom(server: dict, browser: Any) -> None:
+    """T=200: step ranges, every block labelled >= 11 px at the first view; zoomed in, the single
+    steps inside the ranges appear, labelled too; a click on a range opens it."""
+    d = browser
+    gid = ids.GRAPH["static"]
+    d.get(server["url"] + "/?spec=single_static_lstm&steps=200")
+    _until("the T=200 view", lambda: "200 time steps" in _text(d, ids.VIEW_INFO["static"]))
+    _until("ranges drawn", lambda: _cy_count(d, gid, "node.step") > 1)
+    blocks = _cy_count(d, gid, "node.step, node.role, node.loop")
+    labels = _until(
+        "labels",
+        lambda: (
+            (ls := _labels(d, gid))
+            and sum(x["kind"] in ("step", "role", "loop") for x in ls) == blocks
+            and ls
+        ),
+        timeout=30,
+    )
+    assert min(lab["px"] for lab in labels) >= 11
+    assert not [lab for lab in labels if lab["kind"] == "sub"]  # not drawn yet
+    first = d.execute_script(
+        "const cy = document.getElementById(arguments[0])._cyreg.cy;"
+        "return cy.nodes('.step').sort((a, b) => a.data('step') - b.data('step'))[0].id();",
+        gid,
+    )
+    assert first.startswith("L0/fw/t0-")
+    _screenshot(d, "explorer_T200.png")
+    # Zoom in on the first range: its single steps appear, each labelled (t0, t1, ...).
+    d.execute_script(
+        "const cy = document.getElementById(arguments[0])._cyreg.cy;"
+        "const n = cy.getElementById(arguments[1]);"
+        "cy.zoom({level: cy.zoom() * 4, position: n.position()});",
+        gid,
+        first,
+    )
+    subs = _until(
+        "the steps inside", lambda: [x for x in _labels(d, gid) if x["kind"] == "sub"], timeout=30
+    )
+    assert min(lab["px"] for lab in _labels(d, gid)) >= 11
+    assert any(x["id"] == f"{first}::t0" for x in subs)
+    _screenshot(d, "explorer_T200_zoomed.png")
+    # A click on the range (a tap on its frame) opens it; its ops read at the camera's zoom.
+    _click_frame(d, gid, first)
+    _until("the range's ops", lambda: _cy_count(d, gid, f'node[parent = "{first}"]') > 5)
+    inner = _until("read", lambda: (r := _inner_labels(d, gid, first))["full"] and r)
+    assert inner["px"] >= 11
 
 
 def test_loop_view_shows_loop_variables_and_trip_count(server: dict, browser: Any) -> None:

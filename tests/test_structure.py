@@ -10,6 +10,7 @@ from rnnviz.cellkinds import CELL_KINDS
 from rnnviz.reporting.analysis import analyse
 from rnnviz.spec import LayerSpec, ModelSpec
 from rnnviz.structure import (
+    COLLAPSED_BUDGET,
     EXPAND_MAX_OPS,
     MAX_ELEMENTS,
     OPS,
@@ -173,6 +174,89 @@ def test_element_cap_holds_at_large_t() -> None:
     more = [n for n in opened.nodes if n["kind"] == "more"]
     assert len(more) == 2
     assert any(n["label"].startswith("+") for n in more)
+
+
+# What a 1600 x 1000 window shows: the cytoscape panel's size (measured in Chromium), the block
+# sizes app/figures.py draws unless a node carries its own (w, h), and explorer.js's rule for a
+# label: drawn max(12, 12 / zoom) model px high (so >= 12 px on screen) if its widest line fits
+# the box (0.6 x font per character, 4 % margin) and its lines fit the height (1.2 x font each).
+SCREEN_PANEL = (755, 560)
+DRAWN = {"step": (150, 76), "role": (210, 76), "loop": (210, 90)}
+
+
+def _size(node: dict) -> tuple[float, float]:
+    w, h = DRAWN.get(node["kind"], (150, 46))
+    return node.get("w") or w, node.get("h") or h
+
+
+def _fits(text: str, font: float, w: float, h: float) -> bool:
+    lines = str(text).split("\n")
+    return max(len(x) for x in lines) * font * 0.6 <= 0.96 * w and len(lines) * font * 1.2 <= h
+
+
+def _label_px(node: dict, zoom: float) -> float:
+    """On-screen size of the label explorer.js draws on `node` at `zoom` (0: none)."""
+    font = max(12.0, 12.0 / zoom)
+    w, h = _size(node)
+    if _fits(node["label"], font, w, h) or (node.get("short") and _fits(node["short"], font, w, h)):
+        return font * zoom
+    return 0.0
+
+
+def _fitted_zoom(nodes: list[dict]) -> float:
+    """cy.fit(padding 12) of the drawn blocks into the panel."""
+    x1 = min(n["x"] - _size(n)[0] / 2 for n in nodes)
+    x2 = max(n["x"] + _size(n)[0] / 2 for n in nodes)
+    y1 = min(n["y"] - _size(n)[1] / 2 for n in nodes)
+    y2 = max(n["y"] + _size(n)[1] / 2 for n in nodes)
+    return min((SCREEN_PANEL[0] - 24) / (x2 - x1), (SCREEN_PANEL[1] - 24) / (y2 - y1))
+
+
+@pytest.mark.parametrize("steps", [28, 200, 784])
+def test_first_view_labels_every_block_at_11px_at_any_t(steps: int) -> None:
+    """The first view, fitted into the panel, draws a label on every block, >= 11 px on screen;
+    long sequences are step ranges whose finer ranges (single steps when the budget allows) are
+    placed inside them, legible once zoomed in (explorer.js shows them then)."""
+    gd, steps_of, roles = _synthetic(steps=steps, layers=3, ops_per_step=3)
+    part = partition(gd, steps=steps_of, roles=roles, loops={})
+    view = make_view(part)
+    _check_view(view)
+    assert view.n_elements <= COLLAPSED_BUDGET
+    blocks = [n for n in view.nodes if n["kind"] in DRAWN]
+    zoom = _fitted_zoom(blocks)
+    px = {n["id"]: _label_px(n, zoom) for n in blocks}
+    assert min(px.values()) >= 11, sorted(px.items(), key=lambda kv: kv[1])[:5]
+    # No two blocks overlap (the widened columns and taller rows moved them apart).
+    boxes = sorted(
+        ((n["x"] - _size(n)[0] / 2, n["x"] + _size(n)[0] / 2, n) for n in blocks),
+        key=lambda box: box[0],
+    )
+    for i, (_, a2, a) in enumerate(boxes):
+        for b1, _, b in boxes[i + 1 :]:
+            if b1 >= a2:
+                break
+            gap = abs(a["y"] - b["y"]) - (_size(a)[1] + _size(b)[1]) / 2
+            assert gap >= 0, (a["id"], b["id"])
+    if steps == 28:
+        assert view.group == 1 and not [n for n in view.nodes if n["kind"] == "sub"]
+        return
+    # Fewer, wider ranges than the element budget alone would draw; finer ones inside.
+    assert view.group > 1 and view.sub_group < view.group
+    first = next(n for n in blocks if n["kind"] == "step")
+    assert first["short"] == f"t0–{view.group - 1}"
+    subs = [n for n in view.nodes if n["kind"] == "sub"]
+    assert len(subs) == 3 * -(-steps // view.sub_group)  # every range of every row
+    if steps == 200:
+        assert view.sub_group == 1  # single steps when zoomed in
+    by_id = {n["id"]: n for n in blocks}
+    for sub in subs:
+        outer = by_id[sub["block"]]
+        (ow, oh), (sw, sh) = _size(outer), _size(sub)
+        assert abs(sub["x"] - outer["x"]) + sw / 2 <= ow / 2 + 0.1
+        assert abs(sub["y"] - outer["y"]) + sh / 2 <= oh / 2 + 0.1
+    # Each sub's label is legible at a zoom the panel allows (maxZoom 4), well before that.
+    read = max(next(z / 100 for z in range(1, 401) if _label_px(s, z / 100) >= 11) for s in subs)
+    assert read <= 1.5, read
 
 
 def test_many_top_scopes_are_pooled() -> None:

@@ -86,17 +86,23 @@
     });
   }
 
-  /* The zoom at which the labels inside an opened block fit their boxes (0: not opened). */
+  /* The zoom at which the labels inside an opened block fit their boxes (0: not opened): each
+   * inner node's full label, or its short one where the full one (an op's name) would need more
+   * than READ_ZOOM_MAX. */
   function readZoom(n) {
     if (!n.isParent()) return 0;
-    let need = 0;
+    const need = (text, c) => {
+      const lines = String(text || "").split("\n");
+      const widest = Math.max(...lines.map((l) => l.length));
+      return Math.max((widest * FAR_PX * CHAR_W) / (c.width() * 0.96), (lines.length * FAR_PX * 1.2) / c.height());
+    };
+    let z = 0;
     n.descendants().forEach((c) => {
       if (c.isParent()) return;
-      const lines = String(c.data("label") || "").split("\n");
-      const widest = Math.max(...lines.map((l) => l.length));
-      need = Math.max(need, (widest * FAR_PX * CHAR_W) / (c.width() * 0.96), (lines.length * FAR_PX * 1.2) / c.height());
+      const full = need(c.data("label"), c);
+      z = Math.max(z, full <= READ_ZOOM_MAX ? full : need(c.data("short"), c));
     });
-    return Math.min(need, READ_ZOOM_MAX, n.cy().maxZoom());
+    return Math.min(z, READ_ZOOM_MAX, n.cy().maxZoom());
   }
 
   /* Zoom to `z` on `eles`: centred on each axis where it fits, else its start (title) shown. */
@@ -154,7 +160,7 @@
     if (node.renderedBoundingBox().w < 80) {
       cy.zoom({ level: 80 / node.width(), position: node.position() });
     }
-    bringIntoView(cy, node);
+    bringIntoView(cy, node, readZoom(node)); // an opened block: not below the zoom it reads at
   }
 
   function minimap(cy, id) {
@@ -232,8 +238,9 @@
       if (!label) return;
       const fs = parseFloat(n.style("font-size"));
       const lines = String(label).split("\n");
-      const y0 = n.isParent() ? bb.y1 - fs * 0.4 - (lines.length - 1) * fs * 1.2 : n.position().y - ((lines.length - 1) * fs * 1.2) / 2 + fs * 0.35;
-      lines.forEach((ln, k) => out.push(`<text x="${n.isParent() ? bb.x1 + bb.w / 2 : n.position().x}" y="${y0 + k * fs * 1.2}" font-size="${fs}" text-anchor="middle" fill="${n.style("color")}">${esc(ln)}</text>`));
+      const top = n.isParent() || n.style("text-valign") === "top"; // a title above the box
+      const y0 = top ? bb.y1 - fs * 0.4 - (lines.length - 1) * fs * 1.2 : n.position().y - ((lines.length - 1) * fs * 1.2) / 2 + fs * 0.35;
+      lines.forEach((ln, k) => out.push(`<text x="${top ? bb.x1 + bb.w / 2 : n.position().x}" y="${y0 + k * fs * 1.2}" font-size="${fs}" text-anchor="middle" fill="${n.style("color")}">${esc(ln)}</text>`));
     });
     out.push("</svg>");
     return out.join("\n");

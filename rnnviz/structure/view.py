@@ -42,7 +42,8 @@ NODE_W, NODE_H = 170, 60  # the widest inner node (app/figures.py draws them 150
 # Legibility at the first view: explorer.js draws a zoomed-out label FAR_PX high on screen when
 # it fits its box (widest line x FAR_PX x CHAR_W <= FIT_SLACK x box width, lines x FAR_PX x LINE_H
 # <= box height); the view is sized so that every collapsed block's short label fits when fitted.
-PANEL_W, PANEL_H = 756, 560  # the cytoscape panel of a 1600 x 1000 window (app/panels.py)
+PANEL_W, PANEL_H = 755, 560  # the cytoscape panel of a 1600 x 1000 window (app/panels.py)
+SIZE_MARGIN = 1.03  # labels get this much more room than explorer.js's estimate asks for
 FIT_PAD = 12  # the panel's fit padding (app/panels.py)
 FAR_PX, CHAR_W, LINE_H, FIT_SLACK = 12, 0.6, 1.2, 0.96  # the same estimate as explorer.js
 BLOCK_W = {"step": 150, "role": 210, "loop": 210}  # drawn sizes (app/figures.py STYLESHEET)
@@ -168,7 +169,7 @@ def _drawn_blocks(
 def far_width(text: str, zoom: float) -> float:
     """Model width a label needs to be drawn FAR_PX high on screen at `zoom` (explorer.js)."""
     widest = max((len(line) for line in str(text).split("\n")), default=0)
-    return widest * FAR_PX * CHAR_W / (zoom * FIT_SLACK)
+    return widest * FAR_PX * CHAR_W * SIZE_MARGIN / (zoom * FIT_SLACK)
 
 
 def _default_col_w(drawn: Mapping[str, Mapping[str, Any]], cells) -> dict[int, int]:
@@ -185,9 +186,12 @@ def _widths(drawn, cells, zoom: float) -> tuple[dict[int, int], dict[int, int], 
     label fits its box at `zoom`."""
     base = _default_col_w(drawn, cells)
     col_w = defaultdict(lambda: layout.CELL_W, base)
+    need = {cid: math.ceil(far_width(d["short"], zoom)) + 2 for cid, d in drawn.items()}
+    # Step blocks all as wide as the widest needs: the time axis keeps an even rhythm.
+    step_need = max((need[c] for c, d in drawn.items() if d["kind"] == "step"), default=0)
     widths = {}
     for cid, d in drawn.items():
-        w = max(BLOCK_W[d["kind"]], math.ceil(far_width(d["short"], zoom)) + 2)
+        w = max(BLOCK_W[d["kind"]], step_need if d["kind"] == "step" else need[cid])
         widths[cid] = w
         if w > BLOCK_W[d["kind"]]:
             col = cells[cid][0]
@@ -195,10 +199,9 @@ def _widths(drawn, cells, zoom: float) -> tuple[dict[int, int], dict[int, int], 
     return base, col_w, widths
 
 
-def _centre_x(col: int, xs, base, col_w) -> float:
-    """A block's x: as the grid always placed it, or the centre of a column widened for labels."""
-    if col_w[col] == base[col]:
-        return xs[col]
+def _centre_x(col: int, xs, col_w) -> float:
+    """A collapsed block's x: the centre of its column (as wide as the labels need; a step
+    column's centre is where the grid always put it, a wider role column's is further right)."""
     return xs[col] - layout.CELL_W / 2 + col_w[col] / 2
 
 
@@ -214,7 +217,7 @@ def _centre_y(row: int, ys, scale: float) -> float:
 
 def _fit_zoom(drawn, cells, zoom: float, scale: float = 1.0) -> float:
     """The zoom at which the collapsed view, sized for `zoom`, fits the panel."""
-    base, col_w, widths = _widths(drawn, cells, zoom)
+    _, col_w, widths = _widths(drawn, cells, zoom)
     xs = layout.offsets((c for c, _ in cells.values()), col_w)
     row_h = defaultdict(lambda: round(scale * layout.CELL_H))
     ys = layout.offsets((r for _, r in cells.values()), row_h)
@@ -222,7 +225,7 @@ def _fit_zoom(drawn, cells, zoom: float, scale: float = 1.0) -> float:
     x2 = y2 = -math.inf
     for cid, d in drawn.items():
         col, row = cells[cid]
-        x, y = _centre_x(col, xs, base, col_w), _centre_y(row, ys, scale)
+        x, y = _centre_x(col, xs, col_w), _centre_y(row, ys, scale)
         w = widths[cid]
         h = _step_h(scale) if d["kind"] == "step" else BLOCK_H[d["kind"]]
         x1, x2 = min(x1, x - w / 2), max(x2, x + w / 2)
@@ -576,7 +579,7 @@ def make_view(
         d["expanded"] = levels[cid] > 0
         d["level"] = levels[cid]
         if not d["expanded"]:
-            d["x"] = _centre_x(col, xs, base_w, label_w)
+            d["x"] = _centre_x(col, xs, label_w)
             d["y"] = _centre_y(row, ys, plan.row_scale)
             if widths[cid] > BLOCK_W[d["kind"]]:
                 d["w"] = widths[cid]
