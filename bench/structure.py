@@ -180,7 +180,7 @@ def _legible_now(view, zoom: float) -> tuple[float, int]:
 
 # ---- legibility of the first view, as the browser draws it ------------------------------------
 
-VIEW_PANEL_W, VIEW_PANEL_H, FIT_PAD = 756, 560, 12  # the panel of a 1600 x 1000 window
+VIEW_PANEL_W, VIEW_PANEL_H, FIT_PAD = 755, 560, 12  # the panel of a 1600 x 1000 window
 BLOCK_SIZES = {"step": (150, 76), "role": (210, 76), "loop": (210, 90)}  # app/figures.py
 
 

@@ -186,12 +186,11 @@ def _widths(drawn, cells, zoom: float) -> tuple[dict[int, int], dict[int, int], 
     label fits its box at `zoom`."""
     base = _default_col_w(drawn, cells)
     col_w = defaultdict(lambda: layout.CELL_W, base)
-    need = {cid: math.ceil(far_width(d["short"], zoom)) + 2 for cid, d in drawn.items()}
-    # Step blocks all as wide as the widest needs: the time axis keeps an even rhythm.
-    step_need = max((need[c] for c, d in drawn.items() if d["kind"] == "step"), default=0)
     widths = {}
     for cid, d in drawn.items():
-        w = max(BLOCK_W[d["kind"]], step_need if d["kind"] == "step" else need[cid])
+        # Each column as wide as its own labels need (one width for all would cost legibility:
+        # `t0–24` needs less room than `t175–199`).
+        w = max(BLOCK_W[d["kind"]], math.ceil(far_width(d["short"], zoom)) + 2)
         widths[cid] = w
         if w > BLOCK_W[d["kind"]]:
             col = cells[cid][0]
