@@ -156,7 +156,7 @@ def _load(source: Any) -> tuple[Any, SourceInfo, GraphIndex]:
     else:
         graph_def, info = load_graph_def(source, check=False)
         main = GraphIndex.of_nodes(graph_def.node)
-    check_index(main.names, main.ops, info.name)
+    check_index(main, info.name)
     if len(main.index) != len(main.names):
         dup = next(n for n, c in Counter(main.names).items() if c > 1)
         raise InputFileError(
