@@ -169,9 +169,7 @@ class GraphIndex:
     def tops(self) -> list[str]:
         """Top-level scope of every node (the name itself when it has no '/'), computed once."""
         if self._tops is None:
-            # Interned: a handful of distinct scopes, not one new string per node.
-            intern = sys.intern
-            self._tops = [intern(n.partition("/")[0]) for n in self.names]
+            self._tops = _top_scopes(self.names)
         return self._tops
 
     @property
@@ -299,6 +297,21 @@ class GraphIndex:
         """The AttrValue `key` of node i, or None."""
         attrs = self.nodes[i].attr
         return attrs[key] if key in attrs else None  # noqa: SIM401 (protobuf map)
+
+
+def _top_scopes(names: list[str]) -> list[str]:
+    """The top scope of every name. Nodes come scope by scope, so a name that starts with the
+    previous node's top scope and a '/' has that top: only the other names are split. Interned:
+    a handful of distinct scopes, not one new string per node."""
+    out: list[str] = []
+    add, intern = out.append, sys.intern
+    top, prefix = "", None
+    for name in names:
+        if prefix is None or not name.startswith(prefix):
+            top = intern(name.partition("/")[0])
+            prefix = top + "/"
+        add(top)
+    return out
 
 
 class _LazyInputs:
