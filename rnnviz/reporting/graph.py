@@ -216,14 +216,15 @@ class GraphIndex:
         got = self._parsed.get(i)
         if got is None:
             if self.function is None:  # the hot path (weights, cells): parse without `inputs`
-                got = self._main_data_inputs(i)
+                got = self.parse_data_inputs(i)
             else:
                 got = tuple((j, p) for j, p, _ in self.inputs(i) if j is not None)
             self._parsed[i] = got
         return got
 
-    def _main_data_inputs(self, i: int) -> tuple[tuple[int, int], ...]:
-        """`data_inputs` of a main-graph node: `split_input`'s rule, inlined."""
+    def parse_data_inputs(self, i: int) -> tuple[tuple[int, int], ...]:
+        """`data_inputs` of a main-graph node, parsed again and not cached (for a caller that
+        asks once about many nodes): `split_input`'s rule, inlined."""
         get = self.index.get
         out = []
         for text in self.raw_inputs[i]:
@@ -339,8 +340,14 @@ class _FullNodes:
     keeping every one (thousands of constants on an unrolled graph) would add megabytes."""
 
     def __init__(self, nodes: Any):
+        from google.protobuf.message import DecodeError
+
+        from rnnviz.reporting.protos import node_def_pb2
+
         self._nodes = nodes
         self._last: tuple[int | None, Any] = (None, None)
+        # Looked up once here, not per parse (thousands of parses on an unrolled graph).
+        self._parse, self._error = node_def_pb2.NodeDef.FromString, DecodeError
 
     def __len__(self) -> int:
         return len(self._nodes)
@@ -348,14 +355,10 @@ class _FullNodes:
     def __getitem__(self, i: int) -> Any:
         if self._last[0] == i:
             return self._last[1]
-        from google.protobuf.message import DecodeError
-
-        from rnnviz.reporting.protos import node_def_pb2
-
         node = self._nodes[i]
         try:
-            got = node_def_pb2.NodeDef.FromString(node.SerializeToString())
-        except DecodeError:
+            got = self._parse(node.SerializeToString())
+        except self._error:
             raise CorruptNode(node.name) from None
         self._last = (i, got)
         return got
@@ -429,7 +432,8 @@ def shape_of_proto(shape: Any) -> tuple[int | None, ...] | None:
 
 def dtype_name(enum_value: int) -> str:
     """DataType enum -> 'float32' etc., without importing TensorFlow."""
-    return _DTYPES.get(int(enum_value), f"dtype{int(enum_value)}")
+    got = _DTYPES.get(int(enum_value))
+    return got if got is not None else f"dtype{int(enum_value)}"
 
 
 # tensorflow/core/framework/types.proto (the values that appear in RNN graphs and their refs).
