@@ -37,7 +37,8 @@ from rnnviz.reporting.timesteps import (
     function_cells,
     fused_cells,
     loop_cells,
-    tag_steps,
+    recorded_cells,
+    steps_from_cells,
 )
 from rnnviz.reporting.trips import Steps, check_steps, graph_trips, settle
 from rnnviz.reporting.weights import Weight, Weights, find_weights
@@ -55,7 +56,6 @@ class Analysis:
     cells: list[Cell]  # unrolled recurrent cells of the main graph
     all_cells: list[Cell]  # every recurrent cell: unrolled, loop bodies and fused ops
     weight_set: Weights  # every weight and the ops that read it (weights.py)
-    tags: dict[int, StepTag]  # main-graph op index -> (layer, direction, step)
     walk: LoopWalk  # the bodies reached from the entry points (main graph, calls, loop bodies)
     loops: tuple[LoopInfo, ...]  # every reachable loop, nested, with its trip count
     shapes: Shapes  # static shapes of the main graph, batch unknown
@@ -64,6 +64,7 @@ class Analysis:
     steps: Steps = None  # what the caller gave for loops of unknown length
     spec: Any = None  # the ModelSpec when rnnviz built the graph
     step_tensors: tuple[Any, ...] = ()  # the builder's record of per-step tensors
+    _tags: dict[int, StepTag] | None = field(default=None, repr=False)
     _by_name: dict[str, StepTag] | None = field(default=None, repr=False)
     _calls: tuple[CellCall, ...] | None = field(default=None, repr=False)
 
@@ -98,11 +99,24 @@ class Analysis:
             self._calls = cell_calls(self.index, self.all_cells)
         return self._calls
 
+    @property
+    def tags(self) -> dict[int, StepTag]:
+        """Main-graph op index -> (layer, direction, step) of the ops of unrolled cell calls
+        (built on first use)."""
+        if self._tags is None:
+            self._tags = steps_from_cells(self.cells, self.step_tensors, self.index)
+        return self._tags
+
     def step_tags(self) -> dict[str, StepTag]:
-        """Op name -> (layer, direction, step) for the ops of unrolled cell calls."""
+        """Op name -> (layer, direction, step) for the ops of unrolled cell calls. Built from
+        `tags`; the report needs only this one, so `tags` is not kept when it was not asked for
+        (70k entries on the big unrolled graph)."""
         if self._by_name is None:
             names = self.index.names
-            self._by_name = {names[i]: self.tags[i] for i in sorted(self.tags)}
+            tags = self._tags
+            if tags is None:
+                tags = steps_from_cells(self.cells, self.step_tensors, self.index)
+            self._by_name = {names[i]: tags[i] for i in sorted(tags)}
         return self._by_name
 
     def role_of(self, name: str) -> str | None:
@@ -156,7 +170,7 @@ def _load(source: Any) -> tuple[Any, SourceInfo, GraphIndex]:
     else:
         graph_def, info = load_graph_def(source, check=False)
         main = GraphIndex.of_nodes(graph_def.node)
-    check_index(main.names, main.ops, info.name)
+    check_index(main, info.name)
     if len(main.index) != len(main.names):
         dup = next(n for n, c in Counter(main.names).items() if c > 1)
         raise InputFileError(
@@ -173,7 +187,7 @@ def _analyse(
     step_tensors = tuple(source.step_tensors) if built else ()
     graphs = GraphSet(graph_def, main)
     roles = roles_of(main.names, main.ops, main.tops)
-    cells, tags = tag_steps(main, roles, step_tensors, graphs)
+    cells = recorded_cells(main, roles, step_tensors, graphs)
     shapes = Shapes(main)
     walk = walk_loops(graphs, roles, shapes, info.signatures)
     all_cells = [
@@ -197,7 +211,6 @@ def _analyse(
         cells=cells,
         all_cells=all_cells,
         weight_set=weight_set,
-        tags=tags,
         walk=walk,
         loops=loops,
         shapes=shapes,

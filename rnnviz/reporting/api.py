@@ -60,7 +60,7 @@ def report(
 
 def _assemble(a: Analysis, memory: bool, tfprof: bool | None, batch: int) -> GraphReport:
     info, spec, main, loops = a.source_info, a.spec, a.index, list(a.loops)
-    cells, tags = a.cells, a.tags
+    cells, tags = a.cells, a.step_tags()  # by name: one per op, as many as by index
     unrolled = max((c.calls for c in a.all_cells if c.form == "unrolled"), default=0)
     forms = tuple(f for f in ("unrolled", "loop", "fused") if any(c.form == f for c in a.all_cells))
     timesteps = TimestepsSummary(
@@ -72,7 +72,7 @@ def _assemble(a: Analysis, memory: bool, tfprof: bool | None, batch: int) -> Gra
             CellCalls(c.layer, c.direction, c.scope, c.calls, len(c.ops), c.kind, c.form)
             for c in sorted(a.all_cells, key=lambda c: (c.layer, c.direction, c.form))
         ),
-        tags=a.step_tags(),
+        tags=tags,
         forms=forms,
     )
     forward_loops = [lp for lp in loops if lp.role == "forward"]

@@ -169,9 +169,7 @@ class GraphIndex:
     def tops(self) -> list[str]:
         """Top-level scope of every node (the name itself when it has no '/'), computed once."""
         if self._tops is None:
-            # Interned: a handful of distinct scopes, not one new string per node.
-            intern = sys.intern
-            self._tops = [intern(n.partition("/")[0]) for n in self.names]
+            self._tops = _top_scopes(self.names)
         return self._tops
 
     @property
@@ -218,14 +216,15 @@ class GraphIndex:
         got = self._parsed.get(i)
         if got is None:
             if self.function is None:  # the hot path (weights, cells): parse without `inputs`
-                got = self._main_data_inputs(i)
+                got = self.parse_data_inputs(i)
             else:
                 got = tuple((j, p) for j, p, _ in self.inputs(i) if j is not None)
             self._parsed[i] = got
         return got
 
-    def _main_data_inputs(self, i: int) -> tuple[tuple[int, int], ...]:
-        """`data_inputs` of a main-graph node: `split_input`'s rule, inlined."""
+    def parse_data_inputs(self, i: int) -> tuple[tuple[int, int], ...]:
+        """`data_inputs` of a main-graph node, parsed again and not cached (for a caller that
+        asks once about many nodes): `split_input`'s rule, inlined."""
         get = self.index.get
         out = []
         for text in self.raw_inputs[i]:
@@ -301,6 +300,21 @@ class GraphIndex:
         return attrs[key] if key in attrs else None  # noqa: SIM401 (protobuf map)
 
 
+def _top_scopes(names: list[str]) -> list[str]:
+    """The top scope of every name. Nodes come scope by scope, so a name that starts with the
+    previous node's top scope and a '/' has that top: only the other names are split. Interned:
+    a handful of distinct scopes, not one new string per node."""
+    out: list[str] = []
+    add, intern = out.append, sys.intern
+    top, prefix = "", None
+    for name in names:
+        if prefix is None or not name.startswith(prefix):
+            top = intern(name.partition("/")[0])
+            prefix = top + "/"
+        add(top)
+    return out
+
+
 class _LazyInputs:
     """`raw_inputs[i]` of a slim-parsed graph: node i's input strings, read when asked."""
 
@@ -326,8 +340,14 @@ class _FullNodes:
     keeping every one (thousands of constants on an unrolled graph) would add megabytes."""
 
     def __init__(self, nodes: Any):
+        from google.protobuf.message import DecodeError
+
+        from rnnviz.reporting.protos import node_def_pb2
+
         self._nodes = nodes
         self._last: tuple[int | None, Any] = (None, None)
+        # Looked up once here, not per parse (thousands of parses on an unrolled graph).
+        self._parse, self._error = node_def_pb2.NodeDef.FromString, DecodeError
 
     def __len__(self) -> int:
         return len(self._nodes)
@@ -335,14 +355,10 @@ class _FullNodes:
     def __getitem__(self, i: int) -> Any:
         if self._last[0] == i:
             return self._last[1]
-        from google.protobuf.message import DecodeError
-
-        from rnnviz.reporting.protos import node_def_pb2
-
         node = self._nodes[i]
         try:
-            got = node_def_pb2.NodeDef.FromString(node.SerializeToString())
-        except DecodeError:
+            got = self._parse(node.SerializeToString())
+        except self._error:
             raise CorruptNode(node.name) from None
         self._last = (i, got)
         return got
@@ -416,7 +432,8 @@ def shape_of_proto(shape: Any) -> tuple[int | None, ...] | None:
 
 def dtype_name(enum_value: int) -> str:
     """DataType enum -> 'float32' etc., without importing TensorFlow."""
-    return _DTYPES.get(int(enum_value), f"dtype{int(enum_value)}")
+    got = _DTYPES.get(int(enum_value))
+    return got if got is not None else f"dtype{int(enum_value)}"
 
 
 # tensorflow/core/framework/types.proto (the values that appear in RNN graphs and their refs).

@@ -931,10 +931,22 @@ def tag_steps(
     graphs: GraphSet | None = None,
 ) -> tuple[list[Cell], dict[int, StepTag]]:
     """Cells and `node index -> (layer, direction, step)` on an existing index."""
+    cells = recorded_cells(gi, roles, step_tensors, graphs)
+    return cells, steps_from_cells(cells, step_tensors, gi)
+
+
+def recorded_cells(
+    gi: GraphIndex,
+    roles: Sequence[str],
+    step_tensors: Sequence[Any] = (),
+    graphs: GraphSet | None = None,
+) -> list[Cell]:
+    """The unrolled cells of the main graph, with layer and direction from the builder's record
+    where it has one (the cells `tag_steps` tags)."""
     cells = find_cells(gi, roles, graphs)
     if step_tensors:
         apply_record(gi, cells, step_tensors)
-    return cells, steps_from_cells(cells, step_tensors, gi)
+    return cells
 
 
 def op_steps(graph_def: Any, step_tensors: Sequence[Any] | None = None) -> dict[str, StepTag]:

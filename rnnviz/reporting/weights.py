@@ -192,14 +192,18 @@ class _Walker:
         return False
 
     def sources(
-        self, fname: str | None, i: int, port: int, depth: int = 0
+        self, fname: str | None, i: int, port: int, depth: int = 0, producer: int | None = None
     ) -> list[tuple[Site, bool]]:
-        """(site, crossed a loop or function boundary) of what feeds input `port` of node i."""
+        """(site, crossed a loop or function boundary) of what feeds input `port` of node i.
+        `producer`: the node that input names, when the caller has looked it up already (the
+        walk then starts there without parsing node i's inputs)."""
         gi = self.graph(fname)
         out: list[tuple[Site, bool]] = []
         crossed = False
         for _ in range(16):
-            if fname is None:  # the main graph: parsed, cached inputs
+            if producer is not None:
+                target, producer = (producer, None), None
+            elif fname is None:  # the main graph: parsed, cached inputs
                 ins = gi.data_inputs(i)
                 target = (ins[port][0], None) if port < len(ins) else None
             else:
@@ -631,12 +635,14 @@ def _find_readers(walker: _Walker, roles: Sequence[str]) -> dict[tuple[Site, int
             if fname is None and roles[i] != "forward":
                 continue
             ports = READER_PORTS[op]
+            producers: tuple[int | None, ...] = (None,) * len(ports)
             if op in OP_WEIGHT_PORTS:
                 ports = _cell_op_ports(gi, i, op)
+                producers = (None,) * len(ports)
             elif op in _ELEMENTWISE and fname is None:  # most multiply activations: skip fast
-                ports = _quick_ports(gi, i)
-            for port in ports:
-                found = walker.sources(fname, i, port)
+                ports, producers = _quick_ports(gi, i)
+            for port, producer in zip(ports, producers, strict=True):
+                found = walker.sources(fname, i, port, producer=producer)
                 if op in _FLAT_PARAMS and fname is None:
                     found = _packed_sources(gi, i, port)
                 for site, crossed in found:
@@ -683,20 +689,27 @@ def _packed_sources(gi: GraphIndex, i: int, port: int) -> list[tuple[Site, bool]
     return out
 
 
-def _quick_ports(gi: GraphIndex, i: int) -> tuple[int, ...]:
-    """Ports of node i fed directly by a weight-like op (read from the raw input names, without
-    parsing and caching the inputs of the many element-wise ops that multiply activations)."""
+def _quick_ports(gi: GraphIndex, i: int) -> tuple[tuple[int, ...], tuple[int | None, ...]]:
+    """(ports, their producers) of main-graph node i's inputs made directly by a weight-like op,
+    read from the raw input names: the inputs of the many element-wise ops that multiply
+    activations are not parsed and cached, and the walk from a kept port starts at the producer
+    found here. After a dangling input the parsed positions shift (`data_inputs` drops it), so
+    from there on the producer is left to the walk (None)."""
     index, ops = gi.index, gi.ops
-    out = []
+    ports, producers = [], []
+    aligned = True
     for port, text in enumerate(gi.raw_inputs[i]):
         if text[0] == "^":
             break  # control inputs come last
         j = index.get(text)
         if j is None:
-            j = index.get(text.rpartition(":")[0])
+            head, _, tail = text.rpartition(":")
+            j = index.get(head) if tail.isdigit() else None
         if j is not None and ops[j] in _QUICK:
-            out.append(port)
-    return tuple(out)
+            ports.append(port)
+            producers.append(j if aligned else None)
+        aligned = aligned and j is not None
+    return tuple(ports), tuple(producers)
 
 
 def _adds_to_product(gi: GraphIndex, i: int, port: int) -> bool:
