@@ -355,7 +355,8 @@ def test_a_cancelled_request_leaves_no_job(env, tmp_path: Path) -> None:
     job = psutil.Process(request.pid).children()[0]
     os.kill(request.pid, signal.SIGKILL)  # what Dash's cancel does to the request's process
     request.join()
-    assert job.wait(10) is not None or not job.is_running()
+    # A bound, not a speed check: on a loaded machine a dying TF import can take a while.
+    assert job.wait(60) is not None or not job.is_running()
     assert jobs.sweep_stale(tmp_path) == 1
     assert not list((tmp_path / "entries").glob(".*"))
 
