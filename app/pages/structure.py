@@ -36,7 +36,27 @@ def spec_options() -> list[dict[str, str]]:
     return out
 
 
+def first_view(cfg: Settings) -> dict[str, Any] | None:
+    """The default spec's view when its build is in the cache (from the server's prebuild or
+    shipped with the package), for the layout itself: the page then shows it with no callback.
+    None when it is not there yet (the page asks for the build as before)."""
+    steps = min(DEFAULT_STEPS, cfg.max_steps)
+    cached = cached_build(DEFAULT_SPEC, steps)
+    if cached is None:
+        return None
+    data, status = cached
+    try:
+        views = {
+            w: panels.panel_outputs(cfg.cache_dir, data["key"], w, [])
+            for w in ("static", "dynamic")
+        }
+    except (RnnvizError, OSError, ValueError):  # an entry being replaced: ask as before
+        return None
+    return {"build": data, "status": status, "views": views}
+
+
 def layout(cfg: Settings) -> Any:
+    first = first_view(cfg)
     marks = {m: str(m) for m in STEP_MARKS if m <= cfg.max_steps}
     marks[cfg.max_steps] = str(cfg.max_steps)
     return html.Div(
@@ -78,14 +98,18 @@ def layout(cfg: Settings) -> Any:
                     html.Progress(id=ids.BUILD_PROGRESS, value="0", max="5"),
                     html.Span(id=ids.BUILD_STAGE, className="stage"),
                     html.Button("Cancel", id=ids.BUILD_CANCEL, style={"display": "none"}),
-                    html.Span(id=ids.BUILD_STATUS, className="status"),
+                    html.Span(first and first["status"], id=ids.BUILD_STATUS, className="status"),
                 ],
             ),
-            dcc.Store(id=ids.BUILD_KEY),
+            dcc.Store(id=ids.BUILD_KEY, data=first and first["build"]),
             dcc.Location(id=ids.STATE_URL, refresh=False),
             dcc.Store(id=ids.URL_STATE, data={}),
             dcc.Store(id=ids.BUILD_REQUEST),
-            dcc.Store(id=ids.BUILD_ASKED),
+            # What the layout shows counts as asked: the page does not ask for it again.
+            dcc.Store(
+                id=ids.BUILD_ASKED,
+                data=first and {k: first["build"][k] for k in ("spec", "steps")},
+            ),
             dcc.Store(id=ids.EXPANDED["static"], data=[]),
             dcc.Store(id=ids.EXPANDED["dynamic"], data=[]),
             dcc.Store(id=ids.GROWTH + "-history", data=[], storage_type="session"),
@@ -97,18 +121,24 @@ def layout(cfg: Settings) -> Any:
                         ids.GRAPH["static"],
                         ids.VIEW_INFO["static"],
                         ids.STATS["static"],
+                        first=first["views"]["static"] if first else _waiting(),
                     ),
                     panels.graph_panel(
                         "While loop: dynamic_rnn",
                         ids.GRAPH["dynamic"],
                         ids.VIEW_INFO["dynamic"],
                         ids.STATS["dynamic"],
+                        first=first["views"]["dynamic"] if first else _waiting(),
                     ),
                 ],
             ),
             dcc.Graph(id=ids.GROWTH, config={"displayModeBar": False}, style={"height": "260px"}),
         ]
     )
+
+
+def _waiting() -> tuple:
+    return [], {"name": "preset", "fit": True, "padding": 12}, "building...", []
 
 
 # ---- callback bodies (plain functions) ---------------------------------------------------------
@@ -406,6 +436,8 @@ def register(app: Any) -> None:
             Input(ids.BUILD_KEY, "data"),
             Input(ids.EXPANDED[which], "data"),
             State(panels.sub_id(ids.GRAPH[which], "selected"), "data"),
+            # The first view is in the layout (or "building..." until the build is there).
+            prevent_initial_call=True,
         )(lambda build, expanded, sel, _w=which: panel(build, expanded, _w, sel))
         panels.register_expand(
             app, ids.EXPANDED[which], ids.GRAPH[which], ids.BUILD_KEY, which, ids.URL_STATE
