@@ -186,6 +186,7 @@ def panel_outputs(
         "animate": False,
         "graph": key,
         "n": view.n_elements,
+        "open": len(expanded or ()),  # the page skips drawing the same collapsed view again
     }
     return (
         figures.cyto_elements(view),
