@@ -229,7 +229,8 @@ def _report_progress(tmp: Path, progress: Progress | None, seen: Any) -> Any:
 
 
 def sweep_stale(cache_dir: Path) -> int:
-    """Remove the temporary folders of jobs that were killed (their entry lock is free)."""
+    """Remove the temporary folders, and the early-published graphs (`partial/`), of jobs that
+    were killed (their entry lock is free)."""
     entries = Path(cache_dir) / "entries"
     removed = 0
     early = [(p, p.name) for p in (Path(cache_dir) / "partial").glob("*")]
