@@ -20,6 +20,9 @@ STEPS_BOX = "steps-box"  # number input for T: applies on Enter (or leaving the 
 STEPS_NOTE = "steps-note"  # says when T was kept from the previous spec
 BUILD_CANCEL = "build-cancel"
 BUILD_REQUEST = "build-request"  # dcc.Store: {"spec", "steps", "nonce"}: what to build, when shown
+# dcc.Store: {"key", "spec", "steps", "ready": ["dynamic", ...]} of the build in progress: each
+# panel is drawn as soon as its graph is ready (a progress output of the build job)
+BUILD_PARTIAL = "build-partial"
 BUILD_ASKED = "build-asked"  # dcc.Store: {"spec", "steps"} last asked for (shown or building)
 NONCE = "page-nonce"  # dcc.Store: random per page load, so identical requests are distinct jobs
 GRAPH = {"static": "cyto-static", "dynamic": "cyto-dynamic"}

@@ -24,6 +24,7 @@ from dash import Input, Output, dcc, html
 
 from app import ids
 from app.jobs import private_dir, sweep_stale
+from app.jobs.shipped import install_shipped
 from app.pages import PAGES
 from rnnviz.settings import settings
 
@@ -70,6 +71,7 @@ def create_app(
     cfg = settings()
     private_dir(cfg.cache_dir)
     sweep_stale(cfg.cache_dir)
+    install_shipped(cfg.cache_dir)  # the default spec's first view, before any build
     # Refused before it is read: an upload arrives base64 in JSON (4/3 of its size).
     app.server.config["MAX_CONTENT_LENGTH"] = cfg.max_request_bytes
     app.server.config["MAX_FORM_MEMORY_SIZE"] = cfg.max_request_bytes

@@ -85,9 +85,26 @@ def _legend() -> Any:
     )
 
 
-def graph_panel(title: str, graph_id: str, info_id: str, stats_id: str, height: int = 560) -> Any:
+HINT = "Click a block or an op to see what it is."
+
+
+def graph_panel(
+    title: str,
+    graph_id: str,
+    info_id: str,
+    stats_id: str,
+    height: int = 560,
+    first: tuple | None = None,
+) -> Any:
     """A titled cytoscape panel: toolbar and search, the graph with its minimap, the details of
-    the selection and the report's key figures below, and the legend."""
+    the selection and the report's key figures below, and the legend. `first`: what
+    `panel_outputs` gives for the view shown at once (in the page itself, no callback)."""
+    elements, layout, info, stats = first or (
+        [],
+        {"name": "preset", "fit": True, "padding": 12},
+        "",
+        [],
+    )
     return html.Div(
         className="panel",
         children=[
@@ -98,8 +115,8 @@ def graph_panel(title: str, graph_id: str, info_id: str, stats_id: str, height: 
                 children=[
                     cyto.Cytoscape(
                         id=graph_id,
-                        elements=[],
-                        layout={"name": "preset", "fit": True, "padding": 12},
+                        elements=elements,
+                        layout=layout,
                         stylesheet=figures.STYLESHEET,
                         style={"height": f"{height}px", "width": "100%"},
                         minZoom=0.02,
@@ -113,13 +130,17 @@ def graph_panel(title: str, graph_id: str, info_id: str, stats_id: str, height: 
             html.Div(
                 className="panel-foot",
                 children=[
-                    html.Div(id=sub_id(graph_id, "details"), className="details"),
+                    html.Div(
+                        html.Div(HINT, className="hint"),
+                        id=sub_id(graph_id, "details"),
+                        className="details",
+                    ),
                     html.Div(
                         className="stats",
                         children=dash_table.DataTable(
                             id=stats_id,
                             columns=[{"name": "", "id": "what"}, {"name": "", "id": "value"}],
-                            data=[],
+                            data=stats,
                             style_cell={
                                 "textAlign": "left",
                                 "fontSize": 12,
@@ -132,7 +153,7 @@ def graph_panel(title: str, graph_id: str, info_id: str, stats_id: str, height: 
                     ),
                 ],
             ),
-            html.Div(id=info_id, className="view-info"),
+            html.Div(info, id=info_id, className="view-info"),
             _legend(),
             dcc.Store(id=sub_id(graph_id, "selected"), data=None),
         ],
@@ -165,6 +186,7 @@ def panel_outputs(
         "animate": False,
         "graph": key,
         "n": view.n_elements,
+        "open": len(expanded or ()),  # the page skips drawing the same collapsed view again
     }
     return (
         figures.cyto_elements(view),
@@ -232,7 +254,7 @@ def details_of(
     """The side panel for the selected element: a block's place and weights, or an op's type,
     attributes, input/output shapes and the weights it reads."""
     if not selected:
-        return html.Div("Click a block or an op to see what it is.", className="hint")
+        return html.Div(HINT, className="hint")
     facts, _ = _facts(cache_dir, key, which)
     data = selected.get("data") or _node_data(cache_dir, key, which, selected, expanded, facts)
     names = [selected["name"]] if selected.get("name") else list(data.get("ops") or [])
@@ -253,6 +275,8 @@ def details_of(
     if data.get("weights"):
         head.append(html.Div("reads " + ", ".join(data["weights"])))
     graphs = graph_at(jobs.entry_dir(cache_dir, key) / f"{which}.pb")
+    if graphs is None and names and which != "file":
+        head.append(html.Div("op details: the graph is still being built; click again soon"))
     function = _function_of(cache_dir, key, which, data.get("block") or selected.get("block"))
     for name in names[:3]:
         info = op_details(graphs, name, function) if graphs else None
@@ -315,6 +339,11 @@ def register_expand(
         *url_state, expanded, _source = rest
         trigger = ctx.triggered_id
         init = (url_state[0] or {}).get(which or "file") if url_state else None
+        restore = init or {}
+        if trigger == initial_id and not restore.get("expand") and not restore.get("select"):
+            # Nothing to restore: the page's stores already hold the collapsed view (no update,
+            # so the first view is not drawn twice).
+            return no_update, no_update, no_update
         if trigger in (source_id, initial_id) and _matches(init, source):
             # The build the URL names (whichever arrives first, the URL or the build).
             return init.get("expand") or [], init.get("select"), ""
@@ -355,6 +384,7 @@ def register_expand(
         Input(selected_id, "data"),
         State(source_id, "data"),
         State(store_id, "data"),
+        prevent_initial_call=True,  # the layout holds the hint
     )(show)
 
 

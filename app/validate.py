@@ -71,6 +71,20 @@ def checked_key(data: Any, cfg: Settings | None = None) -> str:
     return str(key)
 
 
+def checked_partial(data: Any, which: str, cfg: Settings | None = None) -> str:
+    """The key of a build in progress the browser names, for panel `which`: its graph's files
+    must be there (published by the job's runner, or the entry complete)."""
+    from app.jobs.cache import entry_file
+
+    cfg = cfg or settings()
+    key = data.get("key") if isinstance(data, dict) else None
+    if which not in ("static", "dynamic"):
+        raise RnnvizError(f"invalid panel {str(which)[:20]!r}")
+    if not entry_file(cfg.cache_dir, key, f"{which}.partition.json").is_file():
+        raise RnnvizError(f"no cache entry {str(key)[:40]!r}")
+    return str(key)
+
+
 def run_slot_free(cfg: Settings | None = None) -> None:
     """Refuse to start a run when `max_runs` runs of this store are already training."""
     from rnnviz.store import RunStore

@@ -29,6 +29,7 @@ import requests
 
 from app import ids, jobs
 from app.client import Tab
+from app.jobs.shipped import shipped_keys
 from app.panels import sub_id
 from rnnviz.errors import InputFileError, RnnvizError
 
@@ -93,8 +94,15 @@ def _runs(env: dict[str, str]) -> list:
     )
 
 
-# The static panel's callback also reads the selected op (nothing selected here).
-_PANEL_STATE = [(sub_id(ids.GRAPH["static"], "selected"), "data", None)]
+# The static panel's callback also reads the selected op and what it shows (nothing here).
+_PANEL_STATE = [
+    (sub_id(ids.GRAPH["static"], "selected"), "data", None),
+    (ids.GRAPH["static"], "layout", {}),
+]
+
+
+def _panel_inputs(build: object) -> list:
+    return [(ids.BUILD_KEY, "data", build), (ids.EXPANDED["static"], "data", [])]
 
 
 def _build(tab: Tab, spec: object, steps: object) -> dict:
@@ -110,11 +118,7 @@ def test_identical_first_loads_all_get_their_graphs(server: str, env: dict[str, 
         tab = Tab(server).open()
         built = _build(tab, "tiny_static_lstm", 4)
         key = built[ids.BUILD_KEY]["data"]
-        panel = tab.call(
-            ids.GRAPH["static"],
-            [(ids.BUILD_KEY, "data", key), (ids.EXPANDED["static"], "data", [])],
-            _PANEL_STATE,
-        )
+        panel = tab.call(ids.GRAPH["static"], _panel_inputs(key), _PANEL_STATE)
         return {"key": key["key"], "elements": len(panel[ids.GRAPH["static"]]["elements"])}
 
     with concurrent.futures.ThreadPoolExecutor(5) as pool:
@@ -122,7 +126,9 @@ def test_identical_first_loads_all_get_their_graphs(server: str, env: dict[str, 
     assert len({r["key"] for r in results}) == 1
     assert all(r["elements"] > 8 for r in results), results
     entries = Path(env["RNNVIZ_CACHE_DIR"]) / "entries"
-    assert len([p for p in entries.iterdir() if p.is_dir() and not p.name.startswith(".")]) == 1
+    shipped = set(shipped_keys())  # installed at server start (app/jobs/shipped.py)
+    built = [p.name for p in entries.iterdir() if p.is_dir() and not p.name.startswith(".")]
+    assert len(set(built) - shipped) == 1
 
 
 # ---- 2. the server trusts nothing the browser sends ------------------------------------------
@@ -192,17 +198,14 @@ def test_forged_cache_keys_read_nothing(server: str, env, key) -> None:
     payload = pickle.dumps(_Boom(str(marker)))
     (planted / "static.partition.pkl").write_bytes(payload)
     (planted / "static.partition.pkl").chmod(0o600)  # private like the rest (see below)
-    reply = (
-        Tab(server)
-        .open()
-        .call(
-            ids.GRAPH["static"],
-            [(ids.BUILD_KEY, "data", {"key": key}), (ids.EXPANDED["static"], "data", [])],
-            _PANEL_STATE,
-        )
-    )
+    tab = Tab(server).open()
+    reply = tab.call(ids.GRAPH["static"], _panel_inputs({"key": key}), _PANEL_STATE)
     assert reply[ids.GRAPH["static"]]["elements"] == []
     assert "cache" in reply[ids.VIEW_INFO["static"]]["children"]
+    # Named as a build in progress whose graph is ready: nothing is read either.
+    partial = {"key": key, "ready": ["static"], "spec": "x", "steps": 4}
+    inputs = [(ids.BUILD_PARTIAL, "data", partial)]
+    assert tab.call(ids.VIEW_INFO["static"], inputs, _PANEL_STATE[1:]) == {}
     assert not marker.exists()
 
 

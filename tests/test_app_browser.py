@@ -554,7 +554,12 @@ def test_celery_redis_gunicorn(tmp_path: Path, browser: Any) -> None:
         static = ids.GRAPH["static"]
         _until("a build through Celery", lambda: _cy_count(browser, static, "node.step") == 8, 150)
         assert _cy_count(browser, ids.GRAPH["dynamic"], "node.loop") >= 1
+        # Each panel is drawn as soon as its graph is ready: the entry completes a little later.
+        entries = tmp_path / "cache" / "entries"
+        _until(
+            "the complete entry", lambda: list(entries.glob("single_static_lstm-T8-*/meta.json"))
+        )
+        _until("the build's status", lambda: "static" in _text(browser, ids.BUILD_STATUS), 60)
         _screenshot(browser, "celery.png")
     log = worker_log.read_text()
     assert "background_callback_" in log and "succeeded" in log, log[-2000:]
-    assert list((tmp_path / "cache" / "entries").glob("single_static_lstm-T8-*/meta.json"))

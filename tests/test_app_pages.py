@@ -40,10 +40,15 @@ def test_build_reports_progress_and_caches(built: dict) -> None:
     data, status = built[4]
     assert data["steps"] == 4 and data["key"].startswith("tiny_static_lstm-T4-")
     assert "static" in status and "dynamic" in status
-    stages = [s for _, _, s in built["stages"]]
+    stages = [s for _, _, s, _ in built["stages"]]
     assert any("building the static graph" in s for s in stages)
     assert any("dynamic" in s for s in stages)
-    assert all(int(done) <= int(total) for done, total, _ in built["stages"])
+    assert all(int(done) <= int(total) for done, total, _, _ in built["stages"])
+    # Each graph is named ready as soon as it is partitioned: the dynamic one first, while the
+    # static one is still being built, and with the key the finished build gets.
+    ready = [(p["ready"], p["key"], stage) for _, _, stage, p in built["stages"] if p]
+    assert ready[0][0] == ["dynamic"] and ready[0][1] == data["key"]
+    assert any(r == ["dynamic"] and "static" in stage for r, _, stage in ready)
     # The second request for the same spec and T is answered from the cache, no job.
     calls: list = []
     assert structure.build_pair(built["spec"], 4, calls.append)[0] == data
@@ -204,3 +209,29 @@ def test_t_box_and_spec_changes(built: dict) -> None:
     slider, box, note = structure.sync_steps(ids.SPEC, 5, 5, "tiny_dynamic_gru", shown)
     assert (slider, box) == (no_update, no_update)
     assert note == "T=5 kept from the previous spec (tiny_dynamic_gru has T=6)"
+
+
+def test_a_panel_is_drawn_when_its_graph_is_ready_and_not_again(built: dict) -> None:
+    data = built[4][0]
+    partial = {**data, "ready": ["dynamic"]}
+    nothing = (structure.no_update,) * 4
+    # The graph named ready is drawn; the other panel waits for it.
+    info, elements, layout, _ = structure.partial_panel(partial, "dynamic")
+    assert elements and layout["graph"] == data["key"] and "T=4" in info
+    assert structure.partial_panel(partial, "static") == nothing
+    # Already drawn: not sent again, neither as ready nor when the finished build arrives.
+    assert structure.partial_panel(partial, "dynamic", layout) == nothing
+    after = structure.panel_update(data, [], "dynamic", None, layout)
+    assert after[:2] == (structure.no_update,) * 2 and after[2]
+    # ... but an opened block, the view closed again, or another build is drawn.
+    opened = structure.panel_update(data, ["loop/rnn/while"], "dynamic", None, layout)
+    assert opened[0] and opened[0] is not structure.no_update
+    closed = structure.panel_update(data, [], "dynamic", None, {**layout, "open": 1})
+    assert closed[0] and closed[0] is not structure.no_update
+    other = structure.panel_update(built[6][0], [], "dynamic", None, layout)
+    assert other[0] and other[0] is not structure.no_update
+    # A forged or unknown key draws nothing.
+    for bad in ({"key": "../x", "ready": ["dynamic"]}, {"key": "tiny_static_lstm-T9-0123456789",
+                "ready": ["dynamic"]}, "x", None):  # fmt: skip
+        assert structure.partial_panel(bad, "dynamic") == nothing
+    assert structure.partial_panel({**data, "ready": ["file"]}, "file") == nothing

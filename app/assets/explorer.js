@@ -371,9 +371,17 @@
     }, 150);
   });
 
-  setInterval(() => {
-    document.querySelectorAll(".graph-wrap > div[id]").forEach((el) => attach(el.id));
-  }, 300);
+  const panelsOf = () => Array.from(document.querySelectorAll(".graph-wrap > div[id]"));
+  setInterval(() => panelsOf().forEach((el) => attach(el.id)), 300);
+  // The first view comes with the page itself (no callback): attach in the first frames its
+  // panels exist, so its labels are sized and its controls work from the start.
+  const started = performance.now();
+  (function early() {
+    const panels = panelsOf();
+    panels.forEach((el) => attach(el.id));
+    const waiting = !panels.length || panels.some((el) => !cyOf(el.id) || !attached.has(cyOf(el.id)));
+    if (waiting && performance.now() - started < 10000) requestAnimationFrame(early);
+  })();
 
   window.rnnvizExplorer = { cyOf, relabel, toSvg, act };
 })();

@@ -31,7 +31,7 @@ from app.jobs.cache import (
     read_json,
     read_meta,
 )
-from app.jobs.runner import Progress, run_job, start_detached, sweep_stale
+from app.jobs.runner import Progress, Ready, run_job, start_detached, sweep_stale
 from app.jobs.uploads import UPLOAD_SUFFIXES, discard_upload, store_upload, upload_digest
 from rnnviz.errors import InputFileError
 from rnnviz.settings import Settings, settings
@@ -51,6 +51,7 @@ def ensure_built(
     cache_dir: Path | None = None,
     progress: Progress | None = None,
     figures: bool = True,
+    ready: Ready | None = None,
 ) -> dict[str, Any]:
     """Meta of the cache entry of `spec_name` (a sample name) built static and dynamic at `steps`
     (built if new). `figures`: then start the costly figures' job, detached, if they are missing."""
@@ -63,7 +64,7 @@ def ensure_built(
     meta = read_meta(cfg.cache_dir, key)
     if meta is None:
         argv = ["build", spec_name, "--steps", str(steps)]
-        run_job(argv, entry_dir(cfg.cache_dir, key), progress, cfg)
+        run_job(argv, entry_dir(cfg.cache_dir, key), progress, cfg, ready)
         meta = read_meta(cfg.cache_dir, key) or {}
     if figures and not meta.get("figures"):
         start_figures(cfg, key, spec_name, steps)

@@ -102,11 +102,31 @@ def read_meta(cache_dir: Path, key: str) -> dict[str, Any] | None:
     return meta
 
 
-def read_json(cache_dir: Path, key: str, name: str) -> Any:
-    """One JSON file of a complete entry (`name` is a plain file name the server writes)."""
+def partial_dir(cache_dir: Path, key: Any) -> Path:
+    """Where a build in progress puts each graph's partition and report as soon as they are
+    made (runner.py), so its panel is drawn before the other graph is done; removed once the
+    entry is complete."""
+    return Path(cache_dir) / "partial" / entry_dir(cache_dir, key).name
+
+
+def entry_file(cache_dir: Path, key: Any, name: str) -> Path:
+    """A file of a complete entry, or of a build in progress when it has that file already."""
     if "/" in name or name.startswith(".") or not name.endswith(".json"):
         raise JobError(f"invalid cache file name {name!r}")
-    path = known_entry(cache_dir, key) / name
+    folder = entry_dir(cache_dir, key)
+    if (folder / "meta.json").is_file():
+        return folder / name
+    early = partial_dir(cache_dir, key) / name
+    if early.is_file():
+        return early
+    known_entry(cache_dir, key)  # says what is missing
+    return folder / name
+
+
+def read_json(cache_dir: Path, key: str, name: str) -> Any:
+    """One JSON file of a complete entry (`name` is a plain file name the server writes), or of
+    a build in progress that has written it."""
+    path = entry_file(cache_dir, key, name)
     return _read_json_at(str(path), path.stat().st_mtime_ns)
 
 
@@ -120,7 +140,7 @@ def load_partition(cache_dir: Path, key: str, which: str) -> Any:
     """The `rnnviz.structure.Partition` of `which` ("static", "dynamic" or "file")."""
     if which not in PANELS:
         raise JobError(f"invalid panel {which!r}")
-    path = known_entry(cache_dir, key) / f"{which}.partition.json"
+    path = entry_file(cache_dir, key, f"{which}.partition.json")
     return _load_partition_at(str(path), path.stat().st_mtime_ns)
 
 
@@ -137,9 +157,11 @@ __all__ = [
     "JobError",
     "build_key",
     "entry_dir",
+    "entry_file",
     "file_key",
     "known_entry",
     "load_partition",
+    "partial_dir",
     "private_dir",
     "read_json",
     "read_meta",

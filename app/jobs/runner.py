@@ -34,11 +34,12 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO, Any
 
-from app.jobs.cache import JobError, private_dir
+from app.jobs.cache import UNROLLS, JobError, private_dir, write_private
 from app.jobs.cache import open_lock_path as open_lock
 from rnnviz.settings import MB, Settings
 
 Progress = Callable[[int, int, str], None]  # (done, total, stage)
+Ready = Callable[[list[str]], None]  # the graphs of the entry whose files can be read already
 _PR_SET_PDEATHSIG = 1
 
 
@@ -62,12 +63,22 @@ def job_command(argv: list[str]) -> list[str]:
 
 
 def run_job(
-    argv: list[str], final: Path, progress: Progress | None, cfg: Settings
+    argv: list[str],
+    final: Path,
+    progress: Progress | None,
+    cfg: Settings,
+    ready: Ready | None = None,
 ) -> dict[str, Any]:
-    """Run `python -m app.jobs argv --out TMP` under the entry's lock; move TMP to `final`."""
+    """Run `python -m app.jobs argv --out TMP` under the entry's lock; move TMP to `final`.
+
+    Each graph's partition and report are published (cache.partial_dir) as soon as the job has
+    written them, and `ready` told which graphs can be read, also while waiting for another
+    process's job on the same entry."""
     private_dir(final.parent)
+    early = final.parent.parent / "partial" / final.name
     with open_lock(final.parent / f"{final.name}.lock") as lock:
-        _wait_lock(lock, "another request is building this; waiting for it", progress, cfg)
+        why = "another request is building this; waiting for it"
+        _wait_lock(lock, why, progress, cfg, lambda: _tell_ready(early, ready))
         if (final / "meta.json").is_file():
             return json.loads((final / "meta.json").read_text())
         for stale in final.parent.glob(f".{final.name}.*"):  # left by a job that was killed
@@ -75,17 +86,42 @@ def run_job(
         tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", dir=final.parent))  # 0700
         try:
             with job_slot(cfg, progress):
-                _follow(argv, tmp, progress, cfg)
+                _follow(argv, tmp, progress, cfg, lambda: _publish(tmp, early, ready))
             if final.exists():
                 shutil.rmtree(final)
             tmp.rename(final)
         finally:
             if tmp.exists():
                 shutil.rmtree(tmp, ignore_errors=True)
+            shutil.rmtree(early, ignore_errors=True)  # complete (or failed): read the entry
     return json.loads((final / "meta.json").read_text())
 
 
-def _follow(argv: list[str], tmp: Path, progress: Progress | None, cfg: Settings) -> None:
+def _publish(tmp: Path, early: Path, ready: Ready | None) -> None:
+    """Copy each graph's partition and report, once the job wrote both, where readers look."""
+    for which in UNROLLS:
+        names = (f"{which}.partition.json", f"{which}.report.json")
+        # The job writes the report after the partition, each file atomically.
+        if (early / names[1]).is_file() or not (tmp / names[1]).is_file():
+            continue
+        private_dir(early)
+        for name in names:
+            write_private(early / name, (tmp / name).read_bytes())
+    _tell_ready(early, ready)
+
+
+def _tell_ready(early: Path, ready: Ready | None) -> None:
+    if ready is not None:
+        ready([w for w in UNROLLS if (early / f"{w}.report.json").is_file()])
+
+
+def _follow(
+    argv: list[str],
+    tmp: Path,
+    progress: Progress | None,
+    cfg: Settings,
+    poll: Callable[[], None] = lambda: None,
+) -> None:
     """Start the job process and follow its progress file until it exits."""
     # stderr to a file, not a pipe: TF's warnings could fill a pipe nobody reads yet.
     with open(tmp / "job.log", "wb") as log:
@@ -103,6 +139,7 @@ def _follow(argv: list[str], tmp: Path, progress: Progress | None, cfg: Settings
             if time.monotonic() - started > cfg.job_timeout:
                 raise JobError(f"job {argv[0]} took more than {cfg.job_timeout:.0f} s; stopped")
             seen = _report_progress(tmp, progress, seen)
+            poll()
             time.sleep(0.1)
     finally:
         if proc.poll() is None:
@@ -131,7 +168,13 @@ def _check_exit(job: str, code: int, log: Path, cfg: Settings) -> None:
     raise JobError(last.removeprefix("rnnviz: error: "))
 
 
-def _wait_lock(lock: IO[str], why: str, progress: Progress | None, cfg: Settings) -> None:
+def _wait_lock(
+    lock: IO[str],
+    why: str,
+    progress: Progress | None,
+    cfg: Settings,
+    poll: Callable[[], None] = lambda: None,
+) -> None:
     """Take `lock`, waiting (and saying so) while another process holds it."""
     deadline = time.monotonic() + cfg.job_timeout
     while True:
@@ -143,6 +186,7 @@ def _wait_lock(lock: IO[str], why: str, progress: Progress | None, cfg: Settings
                 raise JobError(f"waited more than {cfg.job_timeout:.0f} s; {why}") from None
             if progress is not None:
                 progress(0, 1, why)
+            poll()
             time.sleep(0.25)
 
 
@@ -185,11 +229,12 @@ def _report_progress(tmp: Path, progress: Progress | None, seen: Any) -> Any:
 
 
 def sweep_stale(cache_dir: Path) -> int:
-    """Remove the temporary folders of jobs that were killed (their entry lock is free)."""
+    """Remove the temporary folders, and the early-published graphs (`partial/`), of jobs that
+    were killed (their entry lock is free)."""
     entries = Path(cache_dir) / "entries"
     removed = 0
-    for tmp in entries.glob(".*"):
-        name = tmp.name[1:].rsplit(".", 1)[0]
+    early = [(p, p.name) for p in (Path(cache_dir) / "partial").glob("*")]
+    for tmp, name in [*((t, t.name[1:].rsplit(".", 1)[0]) for t in entries.glob(".*")), *early]:
         lock_path = entries / f"{name}.lock"
         if not tmp.is_dir() or not lock_path.is_file():
             continue
@@ -223,4 +268,4 @@ def start_detached(
     return proc
 
 
-__all__ = ["Progress", "job_slot", "run_job", "start_detached", "sweep_stale"]
+__all__ = ["Progress", "Ready", "job_slot", "run_job", "start_detached", "sweep_stale"]

@@ -210,5 +210,11 @@ def register(app: Any) -> None:
         Input(ids.BUILD_KEY, "data"),
         Input(ids.REPORT_PAIR, "data"),
         Input(ids.REPORT_TICK, "n_intervals"),
+        # Drawn when this page is shown (its charts are costly), not at every Structure load.
+        Input(ids.URL, "pathname"),
         State(ids.URL, "search"),
-    )(lambda build, pair, _tick, search: report_page(ctx.triggered_id, build, pair, search))
+    )(
+        lambda build, pair, _tick, path, search: (
+            report_page(ctx.triggered_id, build, pair, search) if path == PATH else (no_update,) * 7
+        )
+    )

@@ -36,7 +36,27 @@ def spec_options() -> list[dict[str, str]]:
     return out
 
 
+def first_view(cfg: Settings) -> dict[str, Any] | None:
+    """The default spec's view when its build is in the cache (from the server's prebuild or
+    shipped with the package), for the layout itself: the page then shows it with no callback.
+    None when it is not there yet (the page asks for the build as before)."""
+    steps = min(DEFAULT_STEPS, cfg.max_steps)
+    cached = cached_build(DEFAULT_SPEC, steps)
+    if cached is None:
+        return None
+    data, status = cached
+    try:
+        views = {
+            w: panels.panel_outputs(cfg.cache_dir, data["key"], w, [])
+            for w in ("static", "dynamic")
+        }
+    except (RnnvizError, OSError, ValueError):  # an entry being replaced: ask as before
+        return None
+    return {"build": data, "status": status, "views": views}
+
+
 def layout(cfg: Settings) -> Any:
+    first = first_view(cfg)
     marks = {m: str(m) for m in STEP_MARKS if m <= cfg.max_steps}
     marks[cfg.max_steps] = str(cfg.max_steps)
     return html.Div(
@@ -78,14 +98,19 @@ def layout(cfg: Settings) -> Any:
                     html.Progress(id=ids.BUILD_PROGRESS, value="0", max="5"),
                     html.Span(id=ids.BUILD_STAGE, className="stage"),
                     html.Button("Cancel", id=ids.BUILD_CANCEL, style={"display": "none"}),
-                    html.Span(id=ids.BUILD_STATUS, className="status"),
+                    html.Span(first and first["status"], id=ids.BUILD_STATUS, className="status"),
                 ],
             ),
-            dcc.Store(id=ids.BUILD_KEY),
+            dcc.Store(id=ids.BUILD_KEY, data=first and first["build"]),
             dcc.Location(id=ids.STATE_URL, refresh=False),
             dcc.Store(id=ids.URL_STATE, data={}),
             dcc.Store(id=ids.BUILD_REQUEST),
-            dcc.Store(id=ids.BUILD_ASKED),
+            dcc.Store(id=ids.BUILD_PARTIAL),
+            # What the layout shows counts as asked: the page does not ask for it again.
+            dcc.Store(
+                id=ids.BUILD_ASKED,
+                data=first and {k: first["build"][k] for k in ("spec", "steps")},
+            ),
             dcc.Store(id=ids.EXPANDED["static"], data=[]),
             dcc.Store(id=ids.EXPANDED["dynamic"], data=[]),
             dcc.Store(id=ids.GROWTH + "-history", data=[], storage_type="session"),
@@ -97,12 +122,14 @@ def layout(cfg: Settings) -> Any:
                         ids.GRAPH["static"],
                         ids.VIEW_INFO["static"],
                         ids.STATS["static"],
+                        first=first["views"]["static"] if first else _waiting(),
                     ),
                     panels.graph_panel(
                         "While loop: dynamic_rnn",
                         ids.GRAPH["dynamic"],
                         ids.VIEW_INFO["dynamic"],
                         ids.STATS["dynamic"],
+                        first=first["views"]["dynamic"] if first else _waiting(),
                     ),
                 ],
             ),
@@ -111,20 +138,38 @@ def layout(cfg: Settings) -> Any:
     )
 
 
+def _waiting() -> tuple:
+    return [], {"name": "preset", "fit": True, "padding": 12}, "building...", []
+
+
 # ---- callback bodies (plain functions) ---------------------------------------------------------
 
 
 def build_pair(spec: str, steps: int, set_progress: Any = None) -> tuple[Any, str]:
-    """Build (or find in the cache) both graphs of `spec` at T=`steps`; (store data, status)."""
+    """Build (or find in the cache) both graphs of `spec` at T=`steps`; (store data, status).
+
+    `set_progress` gets (done, total, stage, partial): partial names the graphs that can be
+    drawn already ({"key", "spec", "steps", "ready": [...]}, or None)."""
+    shown: dict[str, Any] = {"bar": ("0", "1", "starting a job process..."), "partial": None}
+
+    def tell() -> None:
+        if set_progress is not None:
+            set_progress((*shown["bar"], shown["partial"]))
 
     def progress(done: int, total: int, stage: str) -> None:
-        if set_progress is not None:
-            set_progress((str(done), str(total), stage))
+        shown["bar"] = (str(done), str(total), stage)
+        tell()
 
     try:
         steps = validate.checked_steps(steps)
-        validate.checked_spec(spec)
-        meta = jobs.ensure_built(spec, steps, progress=progress)
+        key = jobs.build_key(validate.checked_spec(spec).with_steps(steps), steps)
+
+        def ready(which: list[str]) -> None:
+            if which and which != (shown["partial"] or {}).get("ready"):
+                shown["partial"] = {"key": key, "spec": spec, "steps": steps, "ready": which}
+                tell()
+
+        meta = jobs.ensure_built(spec, steps, progress=progress, ready=ready)
     except RnnvizError as exc:
         return no_update, f"could not build {str(spec)[:60]} at T={str(steps)[:12]}: {exc}"
     return _build_result(spec, steps, meta)
@@ -154,6 +199,47 @@ def panel(
         return [], no_update, str(exc), []
     focus = (selected or {}).get("name")
     return panels.panel_outputs(settings().cache_dir, key, which, expanded, focus)
+
+
+def panel_update(
+    build: dict[str, Any] | None,
+    expanded: list[str] | None,
+    which: str,
+    selected: dict[str, Any] | None = None,
+    drawn: dict[str, Any] | None = None,
+) -> tuple:
+    """A panel after a change of the build or its open blocks. The collapsed view of the build
+    that the panel shows already (`drawn`: the panel's layout, which names its entry; drawn
+    while the other graph was building) is not sent again."""
+    out = panel(build, expanded, which, selected)
+    same = (
+        isinstance(drawn, dict)
+        and isinstance(build, dict)
+        and drawn.get("graph") == build.get("key")
+        and not drawn.get("open")
+        and not expanded
+    )
+    return (no_update, no_update, *out[2:]) if same else out
+
+
+def partial_panel(
+    partial: dict[str, Any] | None, which: str, drawn: dict[str, Any] | None = None
+) -> tuple:
+    """(summary line, elements, layout, stats) of a graph of a build in progress, drawn as soon
+    as it is partitioned (the other graph may still be building); nothing if it is not ready,
+    not this server's, or drawn already."""
+    nothing = (no_update,) * 4
+    if not isinstance(partial, dict) or which not in (partial.get("ready") or []):
+        return nothing
+    try:
+        key = validate.checked_partial(partial, which)
+    except RnnvizError:
+        return nothing
+    if isinstance(drawn, dict) and drawn.get("graph") == key:
+        return nothing
+    elements, layout, info, stats = panels.panel_outputs(settings().cache_dir, key, which, [])
+    note = f"{partial.get('spec')} T={partial.get('steps')}: {info} (still building: blocks open "
+    return note + "once the build is done)", elements, layout, stats
 
 
 def state_from_url(
@@ -384,6 +470,8 @@ def register(app: Any) -> None:
         prevent_initial_call=True,
     )(cancelled)
     progress = panels.job_progress(ids.BUILD_PROGRESS, ids.BUILD_STAGE)
+    progress["progress"].append(Output(ids.BUILD_PARTIAL, "data"))
+    progress["progress_default"].append(None)
     progress["running"].append((Output(ids.BUILD_CANCEL, "style"), {}, {"display": "none"}))
     app.callback(
         Output(ids.BUILD_KEY, "data"),
@@ -406,7 +494,25 @@ def register(app: Any) -> None:
             Input(ids.BUILD_KEY, "data"),
             Input(ids.EXPANDED[which], "data"),
             State(panels.sub_id(ids.GRAPH[which], "selected"), "data"),
-        )(lambda build, expanded, sel, _w=which: panel(build, expanded, _w, sel))
+            State(ids.GRAPH[which], "layout"),
+            # The first view is in the layout (or "building..." until the build is there).
+            prevent_initial_call=True,
+        )(
+            lambda build, expanded, sel, drawn, _w=which: panel_update(
+                build, expanded, _w, sel, drawn
+            )
+        )
+        # Its own callback: Dash holds back a callback whose input (BUILD_KEY) a running job
+        # will set, so the panel above waits for the whole build; this one does not.
+        app.callback(
+            Output(ids.VIEW_INFO[which], "children", allow_duplicate=True),
+            Output(ids.GRAPH[which], "elements", allow_duplicate=True),
+            Output(ids.GRAPH[which], "layout", allow_duplicate=True),
+            Output(ids.STATS[which], "data", allow_duplicate=True),
+            Input(ids.BUILD_PARTIAL, "data"),
+            State(ids.GRAPH[which], "layout"),
+            prevent_initial_call=True,
+        )(lambda partial, drawn, _w=which: partial_panel(partial, _w, drawn))
         panels.register_expand(
             app, ids.EXPANDED[which], ids.GRAPH[which], ids.BUILD_KEY, which, ids.URL_STATE
         )

@@ -48,7 +48,7 @@ def layout(cfg: Any) -> Any:
                     html.Span(id=ids.TRAIN_MESSAGE, className="status"),
                 ],
             ),
-            dcc.Interval(id=ids.TICK, interval=REFRESH_MS),
+            dcc.Interval(id=ids.TICK, interval=REFRESH_MS, disabled=True),  # on: shown
             dash_table.DataTable(
                 id=ids.RUNS_TABLE,
                 columns=[
@@ -251,6 +251,11 @@ def register(app: Any) -> None:
         State(ids.HEAT_RUN, "value"),
         prevent_initial_call=True,
     )(lambda _start, _stop, *args: start_or_stop(ctx.triggered_id, *args))
+    # Shown or not, every page is in the layout: the interval ticks (and the runs are read) only
+    # while this page is shown, so another page's first view does not wait for these callbacks.
+    app.callback(Output(ids.TICK, "disabled"), Input(ids.URL, "pathname"))(
+        lambda path: path != PATH
+    )
     app.callback(
         Output(ids.RUNS_TABLE, "data"),
         Output(ids.RUNS, "options"),
@@ -258,14 +263,16 @@ def register(app: Any) -> None:
         Output(ids.HEAT_RUN, "options"),
         Output(ids.HEAT_RUN, "value"),
         Input(ids.TICK, "n_intervals"),
+        Input(ids.URL, "pathname"),
         State(ids.RUNS, "value"),
         State(ids.HEAT_RUN, "value"),
-    )(runs_overview)
+    )(lambda tick, path, *args: _shown(path, 5) or runs_overview(tick, *args))
     app.callback(
         Output(ids.CURVES, "figure"),
         Input(ids.TICK, "n_intervals"),
         Input(ids.RUNS, "value"),
-    )(curves)
+        Input(ids.URL, "pathname"),
+    )(lambda tick, watched, path: _shown(path, 1) or curves(tick, watched))
     app.callback(
         Output(ids.HEATMAPS, "figure"),
         Output(ids.DIGIT, "figure"),
@@ -273,5 +280,17 @@ def register(app: Any) -> None:
         Input(ids.TICK, "n_intervals"),
         Input(ids.HEAT_RUN, "value"),
         Input(ids.HEAT_SAMPLE, "value"),
+        Input(ids.URL, "pathname"),
         State(ids.HEAT_STEP, "children"),
-    )(lambda _tick, *args: heatmaps(ctx.triggered_id, *args))
+    )(
+        lambda _tick, run, sample, path, shown: (
+            _shown(path, 3) or heatmaps(ctx.triggered_id, run, sample, shown)
+        )
+    )
+
+
+def _shown(path: Any, outputs: int) -> Any:
+    """Nothing to send (`no_update` for each output) while this page is not the one shown."""
+    if path == PATH:
+        return None
+    return no_update if outputs == 1 else (no_update,) * outputs
