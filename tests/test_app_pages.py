@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import base64
+import itertools
 from pathlib import Path
 
 import pytest
@@ -235,3 +236,11 @@ def test_a_panel_is_drawn_when_its_graph_is_ready_and_not_again(built: dict) -> 
                 "ready": ["dynamic"]}, "x", None):  # fmt: skip
         assert structure.partial_panel(bad, "dynamic") == nothing
     assert structure.partial_panel({**data, "ready": ["file"]}, "file") == nothing
+
+
+@pytest.mark.parametrize("cap", [1, 12, 28, 200, 784, 3000])
+def test_slider_marks_are_apart_and_name_both_ends(cap: int) -> None:
+    marks = sorted(structure.slider_marks(cap))
+    assert marks[0] == 1 and marks[-1] == cap
+    gaps = [(b - a) / max(cap - 1, 1) for a, b in itertools.pairwise(marks)]
+    assert all(g >= 0.06 for g in gaps), marks  # >= 27 px apart on the 460 px slider

@@ -55,10 +55,22 @@ def first_view(cfg: Settings) -> dict[str, Any] | None:
     return {"build": data, "status": status, "views": views}
 
 
+def slider_marks(max_steps: int, min_gap: float = 0.06) -> dict[int, str]:
+    """The T slider's marks: the round values up to the cap and the cap itself, leaving out a mark
+    that would sit closer than `min_gap` of the slider's width to the one kept before it (with the
+    cap at 784, 1, 8, 16 and 28 drew on top of each other)."""
+    kept: list[int] = []
+    for m in sorted({*(m for m in STEP_MARKS if m < max_steps), max_steps}, reverse=True):
+        if not kept or (kept[-1] - m) / max(max_steps - 1, 1) >= min_gap:
+            kept.append(m)
+    if 1 not in kept and max_steps > 1:
+        kept[-1] = 1  # the left end is always named: swap it for the mark nearest to it
+    return {m: str(m) for m in sorted(kept)}
+
+
 def layout(cfg: Settings) -> Any:
     first = first_view(cfg)
-    marks = {m: str(m) for m in STEP_MARKS if m <= cfg.max_steps}
-    marks[cfg.max_steps] = str(cfg.max_steps)
+    marks = slider_marks(cfg.max_steps)
     return html.Div(
         [
             html.Div(
