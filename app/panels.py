@@ -309,6 +309,23 @@ def _matches(initial: dict[str, Any] | None, source: dict[str, Any] | None) -> b
     return all(source.get(k) == v for k, v in initial["match"].items())
 
 
+def _trigger(graph_id: str, source_id: str, source: Any, tap: Any, drawn: Any) -> Any:
+    """What a panel's click/search callback answers to. A click on a panel drawn while its build
+    was still running (from the build's partial results) reaches the server only once the build
+    is done, together with the build's key (Dash holds back a callback whose input a running job
+    will set): when the panel shows that very entry, the click is what counts, not a new build
+    to reset to."""
+    fired = set(ctx.triggered_prop_ids.values())
+    same_entry = (
+        isinstance(drawn, dict)
+        and isinstance(source, dict)
+        and drawn.get("graph") == source.get("key")
+    )
+    if {graph_id, source_id} <= fired and tap and same_entry:
+        return graph_id
+    return ctx.triggered_id
+
+
 def register_expand(
     app: Any,
     store_id: str,
@@ -325,7 +342,7 @@ def register_expand(
 
     which_of = (lambda source: which) if which else (lambda source: "file")
     selected_id = sub_id(graph_id, "selected")
-    states = [State(store_id, "data"), State(source_id, "data")]
+    states = [State(store_id, "data"), State(source_id, "data"), State(graph_id, "layout")]
     inputs = [
         Input(source_id, "data"),
         Input(graph_id, "tapNodeData"),
@@ -336,8 +353,8 @@ def register_expand(
         inputs.append(Input(initial_id, "data"))
 
     def update(source: Any, tap: Any, pattern: Any, _reset: Any, *rest: Any):
-        *url_state, expanded, _source = rest
-        trigger = ctx.triggered_id
+        *url_state, expanded, _source, drawn = rest
+        trigger = _trigger(graph_id, source_id, source, tap, drawn)
         init = (url_state[0] or {}).get(which or "file") if url_state else None
         restore = init or {}
         if trigger == initial_id and not restore.get("expand") and not restore.get("select"):

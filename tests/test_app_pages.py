@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from dash import no_update
 
-from app import ids, jobs
+from app import ids, jobs, panels
 from app.pages import open_file, report, structure
 
 pytestmark = pytest.mark.slow  # every test here reads the module fixture's real build jobs
@@ -244,3 +244,29 @@ def test_slider_marks_are_apart_and_name_both_ends(cap: int) -> None:
     assert marks[0] == 1 and marks[-1] == cap
     gaps = [(b - a) / max(cap - 1, 1) for a, b in itertools.pairwise(marks)]
     assert all(g >= 0.06 for g in gaps), marks  # >= 27 px apart on the 460 px slider
+
+
+def _fired(*prop_ids: str):
+    """Dash's callback context as a callback whose inputs `prop_ids` changed sees it."""
+    from dash._callback_context import context_value
+    from dash._utils import AttributeDict
+
+    return context_value.set(AttributeDict(triggered_inputs=[{"prop_id": p} for p in prop_ids]))
+
+
+@pytest.mark.parametrize(
+    ("drawn_key", "expected"),
+    [("K", "g"), ("OTHER", "src"), (None, "src")],
+)
+def test_a_click_on_a_panel_drawn_mid_build_survives_the_build_arriving(drawn_key, expected):
+    # Dash delivers the click together with the build's key once the job ends: the click counts
+    # when the panel shows that entry; otherwise the new build resets the panel.
+    from dash._callback_context import context_value
+
+    token = _fired("src.data", "g.tapNodeData")
+    try:
+        drawn = {"graph": drawn_key} if drawn_key else None
+        tap = {"id": "L0/fw/t0", "kind": "step"}
+        assert panels._trigger("g", "src", {"key": "K"}, tap, drawn) == expected
+    finally:
+        context_value.reset(token)

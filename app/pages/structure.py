@@ -250,8 +250,8 @@ def partial_panel(
     if isinstance(drawn, dict) and drawn.get("graph") == key:
         return nothing
     elements, layout, info, stats = panels.panel_outputs(settings().cache_dir, key, which, [])
-    note = f"{partial.get('spec')} T={partial.get('steps')}: {info} (still building: blocks open "
-    return note + "once the build is done)", elements, layout, stats
+    note = f"{partial.get('spec')} T={partial.get('steps')}: {info} (still building: a block "
+    return note + "clicked now opens when the build is done)", elements, layout, stats
 
 
 def state_from_url(
