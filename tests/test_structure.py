@@ -564,3 +564,14 @@ def test_a_foreign_keras_graph_gets_step_blocks_with_gate_roles() -> None:
             op = node["ops"][0]
             assert ops[op] == activation[gate.activation]
             assert _split_port(gd, op) == port, (step, gate.key, op)
+
+
+def test_the_gradient_loop_is_told_apart_at_the_first_view(built: dict) -> None:
+    # A training graph's loop panel holds the forward loop and the loop of its gradients: far
+    # out, their short labels say which is which (the report's loop roles, not names).
+    rep = built["dynamic"]["report"]
+    view = make_view(built["dynamic"]["part"], [], facts=built["dynamic"]["facts"])
+    shorts = sorted(n["short"] for n in view.nodes if n["kind"] == "loop")
+    roles = sorted(lp.get("role") or "forward" for lp in rep["loops"])
+    assert shorts == sorted("gradient loop" if r == "gradients" else "while loop" for r in roles)
+    assert "gradient loop" in shorts and "while loop" in shorts

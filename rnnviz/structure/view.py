@@ -365,8 +365,8 @@ def _short_label(d: Mapping[str, Any]) -> str:
     if d["kind"] == "step":
         arrow = "◀ " if d.get("direction") == "bw" else ""
         return arrow + d["id"].rsplit("/", 1)[-1].replace("-", "–")
-    if d["kind"] == "loop":
-        return "while loop"
+    if d["kind"] == "loop":  # a training graph has two: tell the gradient loop apart
+        return "gradient loop" if d.get("role") == "gradients" else "while loop"
     role = str(d.get("role") or "").removeprefix("forward/")
     role = _SHORT_ROLES.get(role, role)
     return role if len(role) <= SHORT_CHARS else role[: SHORT_CHARS - 1] + "…"
