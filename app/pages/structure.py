@@ -451,6 +451,14 @@ def cached_build(spec: Any, steps: Any) -> tuple[dict[str, Any], str] | None:
 
 
 def register(app: Any) -> None:
+    """Every callback of the Structure page: the build, the two panels, the URL."""
+    _register_build(app)
+    _register_panels(app)
+    _register_url_and_growth(app)
+
+
+def _register_build(app: Any) -> None:
+    """T box and slider, the build request, Cancel, and the background build job."""
     app.callback(
         Output(ids.STEPS, "value"),
         Output(ids.STEPS_BOX, "value"),
@@ -497,6 +505,10 @@ def register(app: Any) -> None:
         **progress,
     )(_build_background)
 
+
+def _register_panels(app: Any) -> None:
+    """Each panel: redrawn on a new build or open blocks, drawn early from a partial build,
+    and its clicks and searches."""
     for which in ("static", "dynamic"):
         app.callback(
             Output(ids.GRAPH[which], "elements"),
@@ -529,6 +541,9 @@ def register(app: Any) -> None:
             app, ids.EXPANDED[which], ids.GRAPH[which], ids.BUILD_KEY, which, ids.URL_STATE
         )
 
+
+def _register_url_and_growth(app: Any) -> None:
+    """The page's state read from and written to the URL, and the nodes-against-T chart."""
     app.callback(
         Output(ids.SPEC, "value", allow_duplicate=True),
         Output(ids.STEPS, "value", allow_duplicate=True),
