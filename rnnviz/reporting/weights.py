@@ -30,7 +30,7 @@ weight belongs to (`timesteps.py` fills layer, direction, role and gates from th
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -346,15 +346,45 @@ def _written_by_optimizer(walker: _Walker, roles: Sequence[str]) -> tuple[set[in
     return dense, other - dense
 
 
+_Entry = tuple[str, tuple[int, ...], str, str]  # a chosen weight: name, shape, dtype, origin
+
+
 def find_weights(graphs: GraphSet, roles: Sequence[str], info: Any) -> Weights:
     """Every weight of the graph (see the module docstring). `info`: the source's SourceInfo."""
     walker = _Walker(graphs)
-    main = graphs.main
     readers = _readers(walker, roles)
+    chosen, words = _variable_weights(walker, roles, info)
+    reader_map, frozen, captured, shapeless = _read_weights(walker, readers, chosen)
+    inferred, seeds, unsized = (0, {}, ())
+    if shapeless:
+        inferred, seeds, unsized = _size_shapeless(walker, roles, info, readers, chosen, reader_map)
+    if frozen:
+        words.append("frozen constants")
+    if captured or inferred:  # an input sized from its use is a captured input too
+        words.append("captured inputs")
+    weights = tuple(
+        Weight(name, shape, dtype, _count(shape), origin)
+        for name, shape, dtype, origin in chosen.values()
+    )
+    return Weights(
+        weights=weights,
+        source=" + ".join(words) if words else "none",
+        node_of={v[0]: site for site, v in chosen.items()},
+        readers=dict(reader_map),
+        inferred=inferred,
+        seeds=seeds,
+        unsized=unsized,
+    )
+
+
+def _variable_weights(
+    walker: _Walker, roles: Sequence[str], info: Any
+) -> tuple[dict[Site, _Entry], list[str]]:
+    """The variables that are weights, by site (in the order the weights list them), and the
+    words naming where that came from: the source's list, the optimizer, or the forward pass."""
+    main = walker.graphs.main
     metas = {i: _var_meta(main, i) for i in variable_nodes(main)}
-    chosen: dict[
-        Site, tuple[str, tuple[int, ...], str, str]
-    ] = {}  # site -> name, shape, dtype, origin
+    chosen: dict[Site, _Entry] = {}  # site -> name, shape, dtype, origin
     words: list[str] = []
 
     saved = [r for r in info.saved_variables if r[3]] if info.saved_variables else []
@@ -363,36 +393,53 @@ def find_weights(graphs: GraphSet, roles: Sequence[str], info: Any) -> Weights:
             site = (None, main.index[name]) if name in main.index else (None, -1 - len(chosen))
             chosen[site] = (name, tuple(max(d or 0, 0) for d in shape), dtype, "variable")
         words.append("variables")
-    else:
-        dense, sparse_only = _written_by_optimizer(walker, roles)
-        if info.trainable is not None:
-            wanted = [main.index[n] for n in info.trainable if n in main.index]
-            extra = sorted(sparse_only - set(wanted))
-            words.append("variables")
-        elif dense or sparse_only:
-            wanted, extra = sorted(dense), sorted(sparse_only)
-            words.append("optimizer")
-        else:
-            state = _forward_assigned(walker, roles)
-            wanted = [
-                i
-                for i in metas
-                if role_of(main.names[i], main.ops[i]) == "forward"
-                and metas[i][1] in _FLOAT
-                and i not in state
-            ]
-            extra = []
-            if wanted:
-                words.append("variables")
-        for i in wanted:
-            shape, dtype = metas.get(i, ((), "float32"))
-            chosen[(None, i)] = (main.names[i], shape, dtype, "variable")
-        for i in extra:
-            shape, dtype = metas[i]
-            chosen[(None, i)] = (main.names[i], shape, dtype, "sparse update")
-        if extra and "optimizer" not in words:
-            words.append("optimizer")
+        return chosen, words
+    wanted, extra = _wanted_variables(walker, roles, info, metas, words)
+    for i in wanted:
+        shape, dtype = metas.get(i, ((), "float32"))
+        chosen[(None, i)] = (main.names[i], shape, dtype, "variable")
+    for i in extra:
+        shape, dtype = metas[i]
+        chosen[(None, i)] = (main.names[i], shape, dtype, "sparse update")
+    if extra and "optimizer" not in words:
+        words.append("optimizer")
+    return chosen, words
 
+
+def _wanted_variables(
+    walker: _Walker, roles: Sequence[str], info: Any, metas: Mapping[int, Any], words: list[str]
+) -> tuple[list[int], list[int]]:
+    """(trainable variables, variables only sparse updates write) of a graph whose source lists
+    no saved variables; appends the word for where the list came from to `words`."""
+    main = walker.graphs.main
+    dense, sparse_only = _written_by_optimizer(walker, roles)
+    if info.trainable is not None:
+        wanted = [main.index[n] for n in info.trainable if n in main.index]
+        extra = sorted(sparse_only - set(wanted))
+        words.append("variables")
+    elif dense or sparse_only:
+        wanted, extra = sorted(dense), sorted(sparse_only)
+        words.append("optimizer")
+    else:
+        state = _forward_assigned(walker, roles)
+        wanted = [
+            i
+            for i in metas
+            if role_of(main.names[i], main.ops[i]) == "forward"
+            and metas[i][1] in _FLOAT
+            and i not in state
+        ]
+        extra = []
+        if wanted:
+            words.append("variables")
+    return wanted, extra
+
+
+def _read_weights(
+    walker: _Walker, readers: Mapping[tuple[Site, int], list], chosen: dict[Site, _Entry]
+) -> tuple[dict[str, list[tuple[Site, int]]], bool, bool, bool]:
+    """Each weight's readers by name, adding the frozen constants and sized captured inputs the
+    readers reach to `chosen`: (readers, any frozen, any captured, any shapeless captured)."""
     reader_map: dict[str, list[tuple[Site, int]]] = defaultdict(list)
     frozen = captured = shapeless = False
     for (reader, port), sites in readers.items():
@@ -422,35 +469,32 @@ def find_weights(graphs: GraphSet, roles: Sequence[str], info: Any) -> Weights:
                 captured = True
             if entry is not None:
                 reader_map[entry[0]].append((reader, port))
+    return reader_map, frozen, captured, shapeless
+
+
+def _size_shapeless(
+    walker: _Walker,
+    roles: Sequence[str],
+    info: Any,
+    readers: dict,
+    chosen: dict[Site, _Entry],
+    reader_map: dict[str, list[tuple[Site, int]]],
+) -> tuple[int, dict[int, tuple[int, ...]], tuple[str, ...]]:
+    """Size the shapeless captured inputs from their use, adding those sized to `chosen` and
+    `reader_map`: (how many were sized, main-graph seeds by node, names of those not sized)."""
     inferred, seeds = 0, {}
-    unknown = _shapeless(walker, readers) if shapeless else {}
-    sized = captured_shapes(graphs, roles, info.signatures) if unknown else {}
+    unknown = _shapeless(walker, readers)
+    sized = captured_shapes(walker.graphs, roles, info.signatures) if unknown else {}
     unsized = tuple(sorted(_site_name(walker, site) for site in unknown if site not in sized))
     if unknown:
         for site, shape in sized.items():
             name = _site_name(walker, site)
             chosen[site] = (name, shape, "float32", "captured input")
             reader_map[name] += unknown[site]
-            captured, inferred = True, inferred + 1
+            inferred += 1
             if site[0] is None:
                 seeds[site[1]] = shape
-    if frozen:
-        words.append("frozen constants")
-    if captured:
-        words.append("captured inputs")
-    weights = tuple(
-        Weight(name, shape, dtype, _count(shape), origin)
-        for name, shape, dtype, origin in chosen.values()
-    )
-    return Weights(
-        weights=weights,
-        source=" + ".join(words) if words else "none",
-        node_of={v[0]: site for site, v in chosen.items()},
-        readers=dict(reader_map),
-        inferred=inferred,
-        seeds=seeds,
-        unsized=unsized,
-    )
+    return inferred, seeds, unsized
 
 
 def captured_shapes(

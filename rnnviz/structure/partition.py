@@ -18,7 +18,7 @@ from __future__ import annotations
 import dataclasses
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -255,6 +255,39 @@ def _cut(classified: tuple, a: Any, body_of: Any) -> Partition:
     """The two passes over the node list (see the module docstring); `a`: the analysis or None,
     `body_of(function name)`: a function's (names, ops, inputs) or None."""
     names, ops, raw_inputs, index, role_list, tags, loop_of = classified
+    keys, meta, scope_size, max_step, rows = _node_keys(names, role_list, tags, loop_of)
+    keys, order = _pool_scopes(keys, meta, scope_size)
+    node_block = np.fromiter((order[k] for k in keys), dtype=np.int32, count=len(keys))
+    edges, inner_src, inner_dst = _edge_pass(raw_inputs, index, node_block, list(order))
+    blocks, bodies = _blocks(meta, order, node_block, len(names), body_of)
+    templates, step_cells = _step_cells(a, index, node_block, blocks) if a is not None else ((), {})
+    return Partition(
+        blocks=blocks,
+        edges=edges,
+        n_nodes=len(names),
+        time_steps=max_step + 1,
+        rows=tuple(sorted(rows, key=lambda r: (r[0], r[1] != "fw"))),
+        loops=tuple(sorted(b for b, m in meta.items() if m["kind"] == "loop")),
+        names=list(names),
+        ops=list(ops),
+        node_block=node_block,
+        inner=np.array([inner_src, inner_dst], dtype=np.int32).reshape(2, -1),
+        bodies=bodies,
+        templates=templates,
+        step_cells=step_cells,
+        loop_facts=_loop_facts(a, index, loop_of) if a is not None else {},
+        weights=_weights(a) if a is not None else {},
+    )
+
+
+def _node_keys(
+    names: Sequence[str],
+    role_list: Sequence[str],
+    tags: Mapping[int, tuple[int, str, int]],
+    loop_of: Mapping[int, tuple[str, str]],
+) -> tuple[list[str], dict[str, dict[str, Any]], dict[str, int], int, set[tuple[int, str]]]:
+    """First pass: every node's fine block key, each block's meta (in first-seen order), the
+    forward scope sizes, the last step and the (layer, direction) rows."""
     # Fine key of every node. Forward ops outside the steps and loops are split by top name
     # scope (inputs, head, loss, metrics, ...): the report's roles are coarser than the picture.
     keys: list[str] = []
@@ -296,6 +329,14 @@ def _cut(classified: tuple, a: Any, body_of: Any) -> Partition:
                 bid = role_block[role] = _role_id(role)
                 meta[bid] = {"kind": "role", "role": role}
         keys.append(bid)
+    return keys, meta, scope_size, max_step, rows
+
+
+def _pool_scopes(
+    keys: list[str], meta: dict[str, dict[str, Any]], scope_size: Mapping[str, int]
+) -> tuple[list[str], dict[str, int]]:
+    """Keep the biggest forward scopes as blocks and pool the rest: (node keys, block numbers).
+    Adds the scope blocks to `meta`."""
     # A foreign graph may have hundreds of top scopes: keep the biggest, pool the rest.
     kept = set(sorted(scope_size, key=lambda b: (-scope_size[b], b))[:MAX_SCOPE_BLOCKS])
     pooled = _role_id("forward/(other scopes)")
@@ -305,14 +346,23 @@ def _cut(classified: tuple, a: Any, body_of: Any) -> Partition:
     order = {bid: k for k, bid in enumerate(meta)}
     if len(kept) < len(scope_size):
         keys = [pooled if (k in scope_size and k not in kept) else k for k in keys]
-    node_block = np.fromiter((order[k] for k in keys), dtype=np.int32, count=len(keys))
+    return keys, order
 
+
+def _edge_pass(
+    raw_inputs: Sequence[Iterable[str]],
+    index: Mapping[str, int],
+    node_block: np.ndarray,
+    ids: list[str],
+) -> tuple[dict[tuple[str, str], int], list[int], list[int]]:
+    """Second pass: (tensor edge counts between blocks, sources and targets of the edges inside
+    a block)."""
     # Edge pass (data and control inputs). Most inputs are a plain node name: one dict look-up.
     nb = node_block.tolist()
     cross: dict[int, int] = defaultdict(int)
     inner_src: list[int] = []
     inner_dst: list[int] = []
-    n_blocks = len(order)
+    n_blocks = len(ids)
     get = index.get
     for j, ins in enumerate(raw_inputs):
         bj = nb[j]
@@ -330,12 +380,22 @@ def _cut(classified: tuple, a: Any, body_of: Any) -> Partition:
                 inner_dst.append(j)
             else:
                 cross[bi * n_blocks + bj] += 1
-    ids = list(order)
     edges = {(ids[k // n_blocks], ids[k % n_blocks]): n for k, n in cross.items()}
+    return edges, inner_src, inner_dst
 
+
+def _blocks(
+    meta: Mapping[str, Mapping[str, Any]],
+    order: Mapping[str, int],
+    node_block: np.ndarray,
+    n_nodes: int,
+    body_of: Any,
+) -> tuple[dict[str, Block], dict[str, tuple[list[tuple[str, str]], list[tuple[int, int]]]]]:
+    """The `Block` of every block key and the op list and edges of every v2 loop's body."""
+    n_blocks = len(order)
     counts = np.bincount(node_block, minlength=n_blocks)
-    first = np.full(n_blocks, len(names), dtype=np.int64)
-    np.minimum.at(first, node_block, np.arange(len(names)))
+    first = np.full(n_blocks, n_nodes, dtype=np.int64)
+    np.minimum.at(first, node_block, np.arange(n_nodes))
     bodies: dict[str, tuple[list[tuple[str, str]], list[tuple[int, int]]]] = {}
     blocks: dict[str, Block] = {}
     for bid, k in order.items():
@@ -363,24 +423,7 @@ def _cut(classified: tuple, a: Any, body_of: Any) -> Partition:
             role=m.get("role"),
             detail=m.get("detail", ""),
         )
-    templates, step_cells = _step_cells(a, index, node_block, blocks) if a is not None else ((), {})
-    return Partition(
-        blocks=blocks,
-        edges=edges,
-        n_nodes=len(names),
-        time_steps=max_step + 1,
-        rows=tuple(sorted(rows, key=lambda r: (r[0], r[1] != "fw"))),
-        loops=tuple(sorted(b for b, m in meta.items() if m["kind"] == "loop")),
-        names=list(names),
-        ops=list(ops),
-        node_block=node_block,
-        inner=np.array([inner_src, inner_dst], dtype=np.int32).reshape(2, -1),
-        bodies=bodies,
-        templates=templates,
-        step_cells=step_cells,
-        loop_facts=_loop_facts(a, index, loop_of) if a is not None else {},
-        weights=_weights(a) if a is not None else {},
-    )
+    return blocks, bodies
 
 
 def _step_cells(
