@@ -82,3 +82,29 @@ def test_reading_the_corpus_never_imports_tensorflow(corpus_files: CorpusFiles):
     )
     problems = json.loads(done.stdout.strip().splitlines()[-1])
     assert problems == [], "\n".join(f"{Path(p).name}: {what}" for p, what in problems)
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+@pytest.mark.parametrize("name", list(ENTRIES))
+def test_structure_view_of_every_corpus_file(corpus_files: CorpusFiles, name: str, variant: str):
+    # What "Open a file" draws. Each cell call names ops that exist: main-graph names, or
+    # "function/node" for a cell unrolled inside a library function (a Keras SavedModel's
+    # unroll=True layers: their op indices are the function's, not the main graph's).
+    from rnnviz.reporting.analysis import analyse
+    from rnnviz.structure import make_view, partition
+
+    a = analyse(corpus_files.path(name, variant), steps=ENTRIES[name].steps)
+    part = partition(a)
+    assert make_view(part, []).nodes
+    main = set(a.index.names)
+    functions = set(a.graphs.function_names)
+
+    def exists(op: str) -> bool:
+        if op in main:
+            return True
+        fname, _, node = op.partition("/")
+        return fname in functions and node in set(a.graphs.function(fname).names)
+
+    for call in a.calls:
+        missing = [op for op in call.ops if not exists(op)]
+        assert not missing, (call.layer, call.direction, call.step, missing[:3])

@@ -96,7 +96,7 @@ class Analysis:
     def calls(self) -> tuple[CellCall, ...]:
         """One record per call of every recurrent cell (built on first use)."""
         if self._calls is None:
-            self._calls = cell_calls(self.index, self.all_cells)
+            self._calls = cell_calls(self.graphs, self.all_cells)
         return self._calls
 
     @property

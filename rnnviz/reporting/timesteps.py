@@ -28,7 +28,7 @@ record per call (`cell_calls`). Not here: FLOPs, shapes, or the report's assembl
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -1353,13 +1353,23 @@ class CellCall:
     op_roles: dict[str, str]  # op name -> gate:i | state:c | matmul | bias | peephole | ...
 
 
-def cell_calls(gi: GraphIndex, cells: Sequence[Cell]) -> tuple[CellCall, ...]:
+def _op_namer(graphs: GraphSet, cell: Cell) -> Callable[[int], str]:
+    """How a cell's op indices are named in its calls: main-graph names, or "function/node" for
+    a cell unrolled inside a library function (its indices are that function's, not main's)."""
+    if cell.function is None:
+        return graphs.main.names.__getitem__
+    names = graphs.function(cell.function).names
+    return lambda i: f"{cell.function}/{names[i]}"
+
+
+def cell_calls(graphs: GraphSet, cells: Sequence[Cell]) -> tuple[CellCall, ...]:
     """One `CellCall` per call of every cell (roles decided on one call, copied by position)."""
     out = []
     for cell in cells:
+        name = _op_namer(graphs, cell)
         if cell.form != "unrolled":
-            ops = cell.extra_ops or tuple(gi.names[i] for i in cell.ops)
-            roles = {gi.names[i]: r for i, r in cell.op_roles.items()} if not cell.extra_ops else {}
+            ops = cell.extra_ops or tuple(name(i) for i in cell.ops)
+            roles = {name(i): r for i, r in cell.op_roles.items()} if not cell.extra_ops else {}
             out.append(
                 CellCall(
                     cell.layer, cell.direction, None, cell.kind, cell.form, ops, cell.weights, roles
@@ -1375,7 +1385,7 @@ def cell_calls(gi: GraphIndex, cells: Sequence[Cell]) -> tuple[CellCall, ...]:
         for k, members in enumerate(per_call):
             members.sort()
             same = len(members) == len(template)
-            roles = {gi.names[members[p]]: r for p, r in pos_role.items()} if same else {}
+            roles = {name(members[p]): r for p, r in pos_role.items()} if same else {}
             out.append(
                 CellCall(
                     cell.layer,
@@ -1383,7 +1393,7 @@ def cell_calls(gi: GraphIndex, cells: Sequence[Cell]) -> tuple[CellCall, ...]:
                     cell.step_of(k),
                     cell.kind,
                     "unrolled",
-                    tuple(gi.names[i] for i in members),
+                    tuple(name(i) for i in members),
                     cell.weights,
                     roles,
                 )
