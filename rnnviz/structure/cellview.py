@@ -107,16 +107,31 @@ def cell_view(
         by_role.setdefault(role, []).append(name)
     common = {"parent": parent}
     oy += 1.1 * OP_H  # room for the weights above the first gate
-    nodes: Nodes = []
-    edges: Edges = []
     gates = kind.gates
     mid = max(len(gates) - 1, 1) / 2
-    w_text = "\n".join(
-        f"{w['name'].rpartition('cell/')[2] or w['name']} {'×'.join(map(str, w.get('shape') or []))}"
-        for w in weights
-    )
+    nodes, edges = _cell_inputs(cid, prefix, by_role, weights, ox, oy, mid, common)
+    gn, ge = _cell_gates(cid, prefix, kind, by_role, ox, oy, common)
+    sn, se = _cell_states(cid, prefix, kind, by_role, ox, oy, mid, common)
+    nodes += gn + sn
+    edges += ge + se
+    width = 3 * OP_W + 10
+    height = (max(len(gates), 2) + 1.1) * OP_H + OP_H
+    return nodes, edges, width, height
+
+
+def _cell_inputs(
+    cid: str,
+    prefix: str,
+    by_role: dict[str, list[str]],
+    weights: Sequence[dict[str, Any]],
+    ox: float,
+    oy: float,
+    mid: float,
+    common: dict[str, str],
+) -> tuple[Nodes, Edges]:
+    """A cell's first column: the input [x, h] and the weights, both feeding W·[x, h] + b."""
     mm_ops = [n for r in ("concat", "matmul", "bias", "split") for n in by_role.get(r, ())]
-    nodes.append(
+    nodes = [
         _node(
             cid,
             f"{prefix}in",
@@ -127,22 +142,8 @@ def cell_view(
             short="x, h",
             tip="this step's input and the previous state",
             **common,
-        )
-    )
-    nodes.append(
-        _node(
-            cid,
-            f"{prefix}w",
-            "weights",
-            f"weights\n{w_text}" if w_text else "weights",
-            ox,
-            oy - 1.1 * OP_H,
-            tip="\n".join(w["name"] for w in weights) or "weights read by this cell",
-            weights=[w["name"] for w in weights],
-            **common,
-        )
-    )
-    nodes.append(
+        ),
+        _weights_node(cid, prefix, weights, ox, oy, common),
         _node(
             cid,
             f"{prefix}mm",
@@ -154,13 +155,54 @@ def cell_view(
             tip="one MatMul and BiasAdd computes every gate's pre-activation",
             ops=mm_ops,
             **common,
-        )
-    )
-    edges += [
+        ),
+    ]
+    edges = [
         _edge(cid, f"{prefix}in", f"{prefix}mm"),
         _edge(cid, f"{prefix}w", f"{prefix}mm", cls="weight"),
     ]
-    for k, g in enumerate(gates):
+    return nodes, edges
+
+
+def _weights_node(
+    cid: str,
+    prefix: str,
+    weights: Sequence[dict[str, Any]],
+    ox: float,
+    oy: float,
+    common: dict[str, str],
+) -> dict:
+    """The weights a cell reads, above its first column: each variable's short name and shape."""
+    w_text = "\n".join(
+        f"{w['name'].rpartition('cell/')[2] or w['name']} {'×'.join(map(str, w.get('shape') or []))}"
+        for w in weights
+    )
+    return _node(
+        cid,
+        f"{prefix}w",
+        "weights",
+        f"weights\n{w_text}" if w_text else "weights",
+        ox,
+        oy - 1.1 * OP_H,
+        tip="\n".join(w["name"] for w in weights) or "weights read by this cell",
+        weights=[w["name"] for w in weights],
+        **common,
+    )
+
+
+def _cell_gates(
+    cid: str,
+    prefix: str,
+    kind: CellKindView,
+    by_role: dict[str, list[str]],
+    ox: float,
+    oy: float,
+    common: dict[str, str],
+) -> tuple[Nodes, Edges]:
+    """A cell's second column: one node per gate with its activation, each fed by W·[x, h] + b."""
+    nodes: Nodes = []
+    edges: Edges = []
+    for k, g in enumerate(kind.gates):
         act = "σ" if g.activation == "sigmoid" else g.activation
         nodes.append(
             _node(
@@ -178,6 +220,24 @@ def cell_view(
             )
         )
         edges.append(_edge(cid, f"{prefix}mm", f"{prefix}g{g.key}"))
+    return nodes, edges
+
+
+def _cell_states(
+    cid: str,
+    prefix: str,
+    kind: CellKindView,
+    by_role: dict[str, list[str]],
+    ox: float,
+    oy: float,
+    mid: float,
+    common: dict[str, str],
+) -> tuple[Nodes, Edges]:
+    """A cell's third column: the state updates (c, h) with their equations. The first state
+    reads every gate (W·[x, h] + b when the kind has none), each next one the state before it."""
+    gates = kind.gates
+    nodes: Nodes = []
+    edges: Edges = []
     prev = None
     for k, s in enumerate(kind.states):
         eq = _equation(kind, s)
@@ -203,9 +263,7 @@ def cell_view(
             sources = [f"{prefix}mm"]
         edges += [_edge(cid, a, f"{prefix}s{s}") for a in sources]
         prev = f"{prefix}s{s}"
-    width = 3 * OP_W + 10
-    height = (max(len(gates), 2) + 1.1) * OP_H + OP_H
-    return nodes, edges, width, height
+    return nodes, edges
 
 
 def step_view(cid: str, block: dict[str, Any], cells: Sequence[CellFacts], facts: Facts):
@@ -226,10 +284,45 @@ def loop_view(
 ):
     """Level 1 of a loop block: the loop's parts around the body's cells."""
     loop = loop or {}
-    nodes: Nodes = []
-    edges: Edges = []
     p = {"parent": cid}
     types = Counter(op for _, op in ops)
+    trip = loop.get("trip_count")
+    lvars = _sorted_loop_vars(loop)
+    nodes = [_loop_op_node(cid, loop, types, p), _cond_node(cid, loop, p)]
+    nodes += _loop_var_nodes(cid, lvars, p)
+    edges = [_edge(cid, "cond", "op")]
+    x_body = OP_W * 1.5
+    nodes.append(_list_node(cid, "read", "read x_t", types, _READS, x_body - OP_W * 0.2, p))
+    body_id = f"{cid}::body"
+    nodes.append(
+        {
+            "id": body_id,
+            "kind": "body",
+            "short": "body",
+            "label": f"body (runs {trip if trip is not None else '?'} times)",
+            "parent": cid,
+        }
+    )
+    y = OP_H * 2.2
+    cn, ce, last_state, y = _body_cells(cid, cells, facts, x_body, y, body_id)
+    nodes += cn
+    edges += ce
+    rest, y = _rest_node(cid, ops, cells, x_body, y, body_id)
+    if rest:
+        nodes += rest
+        last_state = last_state or "rest"
+    inner, y = _nested_loop_nodes(cid, loop, facts, x_body, y, body_id)
+    nodes += inner
+    x_out = x_body + 3 * OP_W + 80
+    nodes.append(_list_node(cid, "write", "write h_t", types, _WRITES, x_out, p))
+    edges.append(_edge(cid, last_state, "write"))
+    edges += _back_edges(cid, last_state, lvars)
+    return nodes, edges, x_out + OP_W, max(y, OP_H * (3 + min(len(lvars), MAX_VARS)))
+
+
+def _loop_op_node(cid: str, loop: dict[str, Any], types: Counter, p: dict[str, str]) -> dict:
+    """The loop's own op: a v2 While op naming its body (and condition) function, or the Enter
+    and Exit counts of a v1 frame."""
     v2 = loop.get("kind") == "v2_while" or bool(loop.get("body_function"))
     head = (
         f"While op · body {loop.get('body_function') or '?'}"
@@ -237,20 +330,22 @@ def loop_view(
         if v2
         else f"v1 frame · Enter ×{types.get('Enter', 0)} · Exit ×{types.get('Exit', 0)}"
     )
-    nodes.append(
-        _node(
-            cid,
-            "op",
-            "loopop",
-            head,
-            (LOOPOP_W - OP_W) / 2,  # left-aligned with the column below
-            0,
-            short="While" if v2 else "v1 frame",
-            w=LOOPOP_W,
-            tip=f"loop {loop.get('name', cid)} ({loop.get('role', '')})",
-            **p,
-        )
+    return _node(
+        cid,
+        "op",
+        "loopop",
+        head,
+        (LOOPOP_W - OP_W) / 2,  # left-aligned with the column below
+        0,
+        short="While" if v2 else "v1 frame",
+        w=LOOPOP_W,
+        tip=f"loop {loop.get('name', cid)} ({loop.get('role', '')})",
+        **p,
     )
+
+
+def _cond_node(cid: str, loop: dict[str, Any], p: dict[str, str]) -> dict:
+    """The loop's condition with its trip count and where the count came from."""
     trip = loop.get("trip_count")
     src = loop.get("trip_count_source")
     trip_text = (
@@ -258,27 +353,35 @@ def loop_view(
         if trip is not None
         else "trip count unknown"
     )
-    nodes.append(
-        _node(
-            cid,
-            "cond",
-            "cond",
-            f"condition  i < T\n{trip_text}",
-            0,
-            OP_H * 1.2,
-            trip=trip,
-            short=f"× {trip if trip is not None else '?'}",
-            tip="the loop runs while the condition holds",
-            **p,
-        )
+    return _node(
+        cid,
+        "cond",
+        "cond",
+        f"condition  i < T\n{trip_text}",
+        0,
+        OP_H * 1.2,
+        trip=trip,
+        short=f"× {trip if trip is not None else '?'}",
+        tip="the loop runs while the condition holds",
+        **p,
     )
+
+
+def _sorted_loop_vars(loop: dict[str, Any]) -> list[dict[str, Any]]:
+    """The loop variables in drawing order."""
     # States first (float tensors of rank >= 2: h, c), then counters and TensorLists.
-    lvars = sorted(
+    return sorted(
         loop.get("loop_vars") or (),
         key=lambda v: (
             not (str(v.get("dtype", "")).startswith("float") and len(v.get("shape") or ()) >= 2)
         ),
     )
+
+
+def _loop_var_nodes(cid: str, lvars: Sequence[dict[str, Any]], p: dict[str, str]) -> Nodes:
+    """One node per loop variable with its dtype and shape, the first MAX_VARS of them, then a
+    "+k more" node."""
+    nodes: Nodes = []
     for k, v in enumerate(lvars[:MAX_VARS]):
         shape = (
             "×".join("?" if d is None or d == -1 else str(d) for d in (v.get("shape") or []))
@@ -309,33 +412,38 @@ def loop_view(
                 **p,
             )
         )
-    edges.append(_edge(cid, "cond", "op"))
-    reads = sum(types.get(t, 0) for t in _READS)
-    writes = sum(types.get(t, 0) for t in _WRITES)
-    x_body = OP_W * 1.5
-    nodes.append(
-        _node(
-            cid,
-            "read",
-            "io",
-            f"read x_t\n{_named(types, _READS)} ×{reads}",
-            x_body - OP_W * 0.2,
-            OP_H * 1.2,
-            short="read",
-            **p,
-        )
+    return nodes
+
+
+def _list_node(
+    cid: str,
+    key: str,
+    what: str,
+    types: Counter,
+    names: Sequence[str],
+    x: float,
+    p: dict[str, str],
+) -> dict:
+    """The TensorArray/TensorList reads (`key` "read") or writes ("write") of the body: the op
+    type found and how many of them."""
+    count = sum(types.get(t, 0) for t in names)
+    return _node(
+        cid, key, "io", f"{what}\n{_named(types, names)} ×{count}", x, OP_H * 1.2, short=key, **p
     )
-    body_id = f"{cid}::body"
-    nodes.append(
-        {
-            "id": body_id,
-            "kind": "body",
-            "short": "body",
-            "label": f"body (runs {trip if trip is not None else '?'} times)",
-            "parent": cid,
-        }
-    )
-    y = OP_H * 2.2
+
+
+def _body_cells(
+    cid: str,
+    cells: Sequence[CellFacts],
+    facts: Facts,
+    x_body: float,
+    y: float,
+    body_id: str,
+) -> tuple[Nodes, Edges, str | None, float]:
+    """The body's cells, one box each, stacked from `y`: each cell reads the previous cell's
+    last state (the first reads x_t). Returns the last state's key and the next free y."""
+    nodes: Nodes = []
+    edges: Edges = []
     last_state = None
     for k, (layer, direction, kind, roles) in enumerate(cells):
         weights = facts.weights.get((layer, direction), []) if layer is not None else []
@@ -358,24 +466,47 @@ def loop_view(
             edges.append(_edge(cid, "read", f"c{k}in"))
         last_state = f"c{k}s{kind.states[-1]}"
         y += h + 40
+    return nodes, edges, last_state, y
+
+
+def _rest_node(
+    cid: str,
+    ops: Sequence[tuple[str, str]],
+    cells: Sequence[CellFacts],
+    x_body: float,
+    y: float,
+    body_id: str,
+) -> tuple[Nodes, float]:
+    """One node for the body's ops outside its cells (all of them when no cell was found), with
+    the commonest op types; none when the cells hold every op."""
     in_cells = {n for cell in cells for n in cell.roles}
     rest = [op for n, op in ops if n not in in_cells]
-    if rest or not cells:
-        common = ", ".join(f"{o} ×{c}" for o, c in Counter(rest).most_common(3))
-        nodes.append(
-            _node(
-                cid,
-                "rest",
-                "more",
-                f"{len(rest)} other body ops\n{common}",
-                x_body,
-                y,
-                parent=body_id,
-                tip="ops of the body outside the cells (level 2 shows them)",
-            )
-        )
-        last_state = last_state or "rest"
-        y += OP_H
+    if not (rest or not cells):
+        return [], y
+    common = ", ".join(f"{o} ×{c}" for o, c in Counter(rest).most_common(3))
+    node = _node(
+        cid,
+        "rest",
+        "more",
+        f"{len(rest)} other body ops\n{common}",
+        x_body,
+        y,
+        parent=body_id,
+        tip="ops of the body outside the cells (level 2 shows them)",
+    )
+    return [node], y + OP_H
+
+
+def _nested_loop_nodes(
+    cid: str,
+    loop: dict[str, Any],
+    facts: Facts,
+    x_body: float,
+    y: float,
+    body_id: str,
+) -> tuple[Nodes, float]:
+    """One node per loop nested in this loop's body, with its trip count, stacked from `y`."""
+    nodes: Nodes = []
     for k, inner in enumerate(
         lp for lp in facts.loops.values() if lp.get("parent") == loop.get("name")
     ):
@@ -393,26 +524,18 @@ def loop_view(
             )
         )
         y += OP_H * 1.3
-    x_out = x_body + 3 * OP_W + 80
-    nodes.append(
-        _node(
-            cid,
-            "write",
-            "io",
-            f"write h_t\n{_named(types, _WRITES)} ×{writes}",
-            x_out,
-            OP_H * 1.2,
-            short="write",
-            **p,
-        )
-    )
-    edges.append(_edge(cid, last_state, "write"))
+    return nodes, y
+
+
+def _back_edges(cid: str, last_state: str | None, lvars: Sequence[dict[str, Any]]) -> Edges:
+    """The back edge: the body's last state feeds the next iteration, through the first loop
+    variable (the state) to the condition when the loop variables are known."""
     if lvars:
-        edges.append(_edge(cid, last_state, "v0", cls="back", label="back edge: next iteration"))
-        edges.append(_edge(cid, "v0", "cond"))
-    else:
-        edges.append(_edge(cid, last_state, "cond", cls="back", label="back edge: next iteration"))
-    return nodes, edges, x_out + OP_W, max(y, OP_H * (3 + min(len(lvars), MAX_VARS)))
+        return [
+            _edge(cid, last_state, "v0", cls="back", label="back edge: next iteration"),
+            _edge(cid, "v0", "cond"),
+        ]
+    return [_edge(cid, last_state, "cond", cls="back", label="back edge: next iteration")]
 
 
 def _named(types: Counter, names: Sequence[str]) -> str:
