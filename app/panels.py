@@ -160,12 +160,6 @@ def graph_panel(
     )
 
 
-def _facts(cache_dir: Path, key: str, which: str) -> tuple[Facts, dict[str, Any] | None]:
-    """The view's analysis facts (carried by the cached partition) and the cached report."""
-    report = jobs.read_json(cache_dir, key, f"{which}.report.json")
-    return Facts.of(jobs.load_partition(cache_dir, key, which)), report
-
-
 def panel_outputs(
     cache_dir: Path,
     key: str,
@@ -175,8 +169,8 @@ def panel_outputs(
 ) -> tuple[list[dict[str, Any]], dict[str, Any], str, list[dict[str, str]]]:
     """(elements, layout, summary line, stats rows) of panel `which` of cache entry `key`."""
     part = jobs.load_partition(cache_dir, key, which)
-    facts, report = _facts(cache_dir, key, which)
-    view = make_view(part, expanded or (), facts=facts, focus=focus)
+    report = jobs.read_json(cache_dir, key, f"{which}.report.json")
+    view = make_view(part, expanded or (), focus=focus)  # its facts: from the partition
     # `fit` only for a new graph: after an expansion the camera stays where it is (the grid made
     # room for the block; explorer.js pans just enough to keep it in view).
     layout: dict[str, Any] = {
@@ -230,17 +224,12 @@ def _rows(pairs: list[tuple[str, str]]) -> list[Any]:
 
 
 def _node_data(
-    cache_dir: Path,
-    key: str,
-    which: str,
-    selected: dict[str, Any],
-    expanded: list[str] | None,
-    facts: Facts,
+    part: Any, selected: dict[str, Any], expanded: list[str] | None, facts: Facts
 ) -> dict[str, Any]:
     """The data of a selected element known only by id (a selection restored from the URL)."""
     if not selected.get("id"):
         return {}
-    view = make_view(jobs.load_partition(cache_dir, key, which), expanded or (), facts=facts)
+    view = make_view(part, expanded or (), facts=facts)
     return next((dict(n) for n in view.nodes if n["id"] == selected["id"]), {})
 
 
@@ -255,8 +244,9 @@ def details_of(
     attributes, input/output shapes and the weights it reads."""
     if not selected:
         return html.Div(HINT, className="hint")
-    facts, _ = _facts(cache_dir, key, which)
-    data = selected.get("data") or _node_data(cache_dir, key, which, selected, expanded, facts)
+    part = jobs.load_partition(cache_dir, key, which)
+    facts = Facts.of(part)  # the analysis' facts the partition carries (no report read)
+    data = selected.get("data") or _node_data(part, selected, expanded, facts)
     names = [selected["name"]] if selected.get("name") else list(data.get("ops") or [])
     head = [html.B(data.get("label", selected.get("name", "")).replace("\n", " · "))]
     if data.get("layer") is not None:

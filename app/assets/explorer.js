@@ -31,11 +31,15 @@
     return el && el._cyreg ? el._cyreg.cy : null;
   }
 
-  function fits(text, fs, w, h) {
-    if (!text) return true;
-    const lines = String(text).split("\n");
+  /* The largest font size at which `text` fits a w x h box (one rule for labels and zooms). */
+  function maxFont(text, w, h) {
+    const lines = String(text || "").split("\n");
     const widest = Math.max(...lines.map((l) => l.length));
-    return widest * fs * CHAR_W <= w * 0.96 && lines.length * fs * 1.2 <= h;
+    return Math.min((w * 0.96) / (widest * CHAR_W), h / (lines.length * 1.2));
+  }
+
+  function fits(text, fs, w, h) {
+    return !text || fs <= maxFont(text, w, h);
   }
 
   function baseFont(n) {
@@ -91,11 +95,7 @@
    * than READ_ZOOM_MAX. */
   function readZoom(n) {
     if (!n.isParent()) return 0;
-    const need = (text, c) => {
-      const lines = String(text || "").split("\n");
-      const widest = Math.max(...lines.map((l) => l.length));
-      return Math.max((widest * FAR_PX * CHAR_W) / (c.width() * 0.96), (lines.length * FAR_PX * 1.2) / c.height());
-    };
+    const need = (text, c) => FAR_PX / maxFont(text, c.width(), c.height()); // zoom to fit
     let z = 0;
     n.descendants().forEach((c) => {
       if (c.isParent()) return;

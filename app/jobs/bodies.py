@@ -186,14 +186,15 @@ def main(argv: list[str] | None = None) -> int:
         elif args.job == "figures":
             job_figures(args.key, args.spec, args.steps, args.cache)
         elif args.job == "prebuild":
-            from app.jobs import ensure_built
+            from app.jobs import ensure_built, start_figures
             from rnnviz.settings import settings
 
             meta = ensure_built(
                 args.spec, args.steps, cache_dir=settings().cache_dir, figures=False
             )
-            if meta.get("shipped"):  # its GraphDefs come with the figures: start them now
-                ensure_built(args.spec, args.steps, cache_dir=settings().cache_dir)
+            if meta.get("shipped") and not meta.get("figures"):
+                # Its GraphDefs come with the figures job: start it now (ensure_built's path).
+                start_figures(settings(), meta["key"], args.spec, args.steps)
         else:
             job_file(args.path, args.key, args.out)
     except RecursionError:

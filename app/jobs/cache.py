@@ -106,7 +106,12 @@ def partial_dir(cache_dir: Path, key: Any) -> Path:
     """Where a build in progress puts each graph's partition and report as soon as they are
     made (runner.py), so its panel is drawn before the other graph is done; removed once the
     entry is complete."""
-    return Path(cache_dir) / "partial" / entry_dir(cache_dir, key).name
+    return partial_of(entry_dir(cache_dir, key))
+
+
+def partial_of(entry: Path) -> Path:
+    """`partial_dir` of the entry folder `entry` (`<cache>/entries/<key>`)."""
+    return entry.parent.parent / "partial" / entry.name
 
 
 def entry_file(cache_dir: Path, key: Any, name: str) -> Path:
@@ -162,6 +167,7 @@ __all__ = [
     "known_entry",
     "load_partition",
     "partial_dir",
+    "partial_of",
     "private_dir",
     "read_json",
     "read_meta",

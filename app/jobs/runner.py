@@ -34,7 +34,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO, Any
 
-from app.jobs.cache import UNROLLS, JobError, private_dir, write_private
+from app.jobs.cache import UNROLLS, JobError, partial_of, private_dir, write_private
 from app.jobs.cache import open_lock_path as open_lock
 from rnnviz.settings import MB, Settings
 
@@ -75,7 +75,7 @@ def run_job(
     written them, and `ready` told which graphs can be read, also while waiting for another
     process's job on the same entry."""
     private_dir(final.parent)
-    early = final.parent.parent / "partial" / final.name
+    early = partial_of(final)
     with open_lock(final.parent / f"{final.name}.lock") as lock:
         why = "another request is building this; waiting for it"
         _wait_lock(lock, why, progress, cfg, lambda: _tell_ready(early, ready))

@@ -169,6 +169,14 @@ def report_view(pair: dict[str, Any] | None) -> tuple[Any, ...]:
     )
 
 
+def _measuring(pair: dict[str, Any] | None) -> bool:
+    """Whether the pair's costly figures are still being measured (what `report_view` calls not
+    `complete`), from its meta alone."""
+    if not isinstance(pair, dict) or "error" in pair or pair.get("building") or "key" not in pair:
+        return False
+    return not (jobs.read_meta(settings().cache_dir, pair["key"]) or {}).get("figures")
+
+
 def report_page(
     trigger: str | None,
     build: dict[str, Any] | None,
@@ -178,9 +186,9 @@ def report_page(
     """The URL's pair when it names one, else the Structure page's build; on a tick, drawn again
     only once the costly figures have arrived."""
     chosen = pair if wanted_pair(search) is not None else build
+    if trigger == ids.REPORT_TICK and _measuring(chosen):
+        return (no_update,) * 7  # before reading the reports and drawing every chart for nothing
     title, link, rows, items, charts, complete = report_view(chosen)
-    if trigger == ids.REPORT_TICK and not complete:
-        return (no_update,) * 7
     text = f"link to this report: {link}" if link else ""
     return title, link, text, rows, items, charts, complete
 

@@ -67,6 +67,7 @@ class Analysis:
     _tags: dict[int, StepTag] | None = field(default=None, repr=False)
     _by_name: dict[str, StepTag] | None = field(default=None, repr=False)
     _calls: tuple[CellCall, ...] | None = field(default=None, repr=False)
+    _weights: tuple[Weight, ...] | None = field(default=None, repr=False)
 
     @property
     def index(self) -> GraphIndex:
@@ -89,8 +90,11 @@ class Analysis:
 
     @property
     def weights(self) -> tuple[Weight, ...]:
-        """Every weight tensor the model computes with, with its cell, role and gates."""
-        return assign_cells(self.graphs, self.weight_set, self.all_cells)
+        """Every weight tensor the model computes with, with its cell, role and gates (built on
+        first use)."""
+        if self._weights is None:
+            self._weights = assign_cells(self.graphs, self.weight_set, self.all_cells)
+        return self._weights
 
     @property
     def calls(self) -> tuple[CellCall, ...]:

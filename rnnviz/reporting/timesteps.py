@@ -961,16 +961,6 @@ def op_steps(graph_def: Any, step_tensors: Sequence[Any] | None = None) -> dict[
     return {gi.names[i]: tag for i, tag in tags.items()}
 
 
-def weight_gates(cells: Sequence[Cell]) -> dict[str, tuple[int, str, str, int]]:
-    """weight name -> (layer, direction, kind, matrix position) for the weights of cells."""
-    out = {}
-    for cell in cells:
-        for w in cell.weights:
-            pos = cell.matrices.index(w) if w in cell.matrices else -1
-            out[w] = (cell.layer, cell.direction, cell.kind, pos)
-    return out
-
-
 __all__ = [
     "Cell",
     "StepTag",
@@ -980,7 +970,6 @@ __all__ = [
     "op_steps",
     "steps_from_cells",
     "tag_steps",
-    "weight_gates",
 ]
 
 

@@ -441,10 +441,6 @@ def _extent(nodes: list[dict[str, Any]]) -> tuple[float, float, float, float]:
     )
 
 
-def has_semantic_view(d: Mapping[str, Any]) -> bool:
-    return d.get("kind") in ("step", "loop")
-
-
 def find_ops(part: Partition, pattern: str, limit: int = 20) -> list[tuple[str, str, str]]:
     """(op name, op type, drawn block id) of the ops whose name matches the regex `pattern`
     (case-insensitive), main graph first, then loop bodies. Raises re.error on a bad pattern."""
